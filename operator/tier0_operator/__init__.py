@@ -1,0 +1,1 @@
+"""Tier0Region operator: the kopf controller and its failover engine."""

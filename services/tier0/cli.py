@@ -1,0 +1,59 @@
+"""The ``tier0`` command: one entry point that starts any Tier-0 component."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from tier0.setup.steps import SetupError, console
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+@app.callback()
+def main() -> None:
+    """Tier-0: multi-region failover, telemetry at scale and an AI ops assistant."""
+
+
+@app.command()
+def setup(
+    apt: Annotated[bool, typer.Option(help="Install missing Debian packages.")] = True,
+) -> None:
+    """Install what tests and local runs need (Debian packages, pinned Go tools); idempotent."""
+    from tier0.setup.run import run_setup
+
+    try:
+        run_setup(with_apt=apt)
+    except SetupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def stack(
+    keep: Annotated[bool, typer.Option(help="Keep data and logs after stopping.")] = False,
+) -> None:
+    """Start every data store as a local process, print how to reach them, stop on Ctrl-C."""
+    from tier0.stack.harness import Harness
+
+    with Harness(keep=keep) as harness:
+        console.print(f"stores up in {harness.startup_seconds:.1f} s; logs in {harness.root}")
+        for name, value in harness.environment().items():
+            typer.echo(f"export {name}={value!r}")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+
+
+def _wait_until_stopped() -> None:
+    """Block until Ctrl-C or SIGTERM (what `kill PID` and process supervisors send)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+

@@ -1,0 +1,1 @@
+"""Idempotent installation of everything the tests and local runs need."""

@@ -1,0 +1,1 @@
+"""Supervisor for real servers run as local processes (tests and ``make local``)."""

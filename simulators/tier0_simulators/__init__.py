@@ -1,0 +1,1 @@
+"""Device (MQTT) and user (RabbitMQ) simulators."""
