@@ -34,6 +34,31 @@ def setup(
 
 
 @app.command()
+def migrate() -> None:
+    """Apply pending PostgreSQL migrations (TIER0_POSTGRES_DSN); safe to run repeatedly."""
+    import asyncio
+
+    import asyncpg
+
+    from tier0.common.logging import configure_logging
+    from tier0.common.settings import get_settings
+    from tier0.db.migrate import migrate as apply_migrations
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+
+    async def run() -> list[str]:
+        conn = await asyncpg.connect(settings.postgres_dsn)
+        try:
+            return await apply_migrations(conn)
+        finally:
+            await conn.close()
+
+    applied = asyncio.run(run())
+    console.print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+
+
+@app.command()
 def stack(
     keep: Annotated[bool, typer.Option(help="Keep data and logs after stopping.")] = False,
 ) -> None:
@@ -57,3 +82,21 @@ def _wait_until_stopped() -> None:
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
 
+
+@app.command()
+def controlplane(
+    keep: Annotated[bool, typer.Option(help="Keep certificates, data and logs.")] = False,
+) -> None:
+    """Start etcd, kube-apiserver and kube-controller-manager; print KUBECONFIG; stop on Ctrl-C."""
+    from tier0.stack.base import StartupError
+    from tier0.stack.controlplane import ControlPlane
+
+    try:
+        with ControlPlane(keep=keep) as plane:
+            console.print(f"control plane up in {plane.startup_seconds:.1f} s in {plane.root}")
+            console.print(f"kubectl: {plane.binaries.kubectl}  helm: {plane.binaries.helm}")
+            typer.echo(f"export KUBECONFIG={str(plane.kubeconfig)!r}")
+            _wait_until_stopped()
+    except StartupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc

@@ -1,0 +1,1 @@
+"""Code every Tier-0 service shares: settings, logging, storage clients, metrics and health."""

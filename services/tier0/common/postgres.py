@@ -1,0 +1,27 @@
+"""asyncpg pools that follow the writable PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncpg
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+# Errors that mean "the server is not there (yet)", as during start-up or a failover.
+CONNECT_ERRORS = (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError)
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, wait_seconds: float = 30.0
+) -> asyncpg.Pool:
+    """A pool on ``dsn``, retrying with backoff for up to ``wait_seconds`` while it is down."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(CONNECT_ERRORS),
+        stop=stop_after_delay(wait_seconds),
+        wait=wait_exponential(multiplier=0.1, max=2.0),
+        reraise=True,
+    ):
+        with attempt:
+            pool: asyncpg.Pool = await asyncpg.create_pool(
+                dsn, min_size=min_size, max_size=max_size
+            )
+            return pool
+    raise AssertionError("unreachable: tenacity re-raises the last error")

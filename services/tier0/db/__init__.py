@@ -1,0 +1,1 @@
+"""PostgreSQL schema: numbered SQL migrations applied idempotently by ``tier0 migrate``."""
