@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
+from tier0.rag.cli import app as rag_app
 from tier0.setup.steps import SetupError, console
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app.add_typer(rag_app, name="rag")
 
 
 @app.callback()

@@ -1,0 +1,1 @@
+"""RAG retrieval benchmark: ``python -m benchmarks.rag`` (or ``python benchmarks/rag``)."""
