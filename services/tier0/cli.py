@@ -96,7 +96,9 @@ def controlplane(
     try:
         with ControlPlane(keep=keep) as plane:
             console.print(f"control plane up in {plane.startup_seconds:.1f} s in {plane.root}")
-            console.print(f"kubectl: {plane.binaries.kubectl}  helm: {plane.binaries.helm}")
+            console.print(
+                f"kubectl {plane.binaries.kubectl}, helm {plane.binaries.helm}", soft_wrap=True
+            )
             typer.echo(f"export KUBECONFIG={str(plane.kubeconfig)!r}")
             _wait_until_stopped()
     except StartupError as exc:
