@@ -8,6 +8,7 @@ version, as k8s.io/kubernetes's staging modules are published as ``v0.<minor>.<p
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -178,10 +179,21 @@ def _write_module(
 
 
 def build(tool: GoTool) -> str:
-    """Build ``tool`` into the cache unless every binary is already there and runs."""
+    """Build ``tool`` into the cache unless every binary is already there and runs.
+
+    An exclusive lock per tool and version lets concurrent ``tier0 setup`` runs (two checkouts
+    on one machine) wait for each other instead of writing the same directory.
+    """
+    bin_dir().mkdir(parents=True, exist_ok=True)
+    with (bin_dir() / f".{tool.name}-{tool.version}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if all(_works(tool, b) for b in tool.binaries):
+            return f"cached in {tool.directory}"
+        return _build_locked(tool)
+
+
+def _build_locked(tool: GoTool) -> str:
     step = f"build {tool.name} {tool.version}"
-    if all(_works(tool, b) for b in tool.binaries):
-        return f"cached in {tool.directory}"
     if shutil.which("go") is None:
         raise SetupError(step, "the Go toolchain (`go`) is not on PATH; install Go 1.24 or newer")
     env = {**os.environ, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0", **tool.env}
