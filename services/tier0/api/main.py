@@ -1,0 +1,67 @@
+"""The API's app factory: the lifespan opens the pools and the cache, then routers are mounted.
+
+uvicorn --factory tier0.api.main:create_app      (or: tier0 api)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TextIO
+
+from fastapi import FastAPI
+
+from tier0.api import problems
+from tier0.api.accesslog import AccessLogMiddleware
+from tier0.api.cache import DeviceCache
+from tier0.api.deps import Resources
+from tier0.api.routes import devices, health, logs, sites, users
+from tier0.common.logging import get_logger
+from tier0.common.postgres import create_pool
+from tier0.common.settings import Settings, get_settings
+
+log = get_logger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    access_log: TextIO | None = None,
+    cache_ttl: int | None = None,
+) -> FastAPI:
+    """A new app; ``settings`` default to the ``TIER0_*`` environment."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        write_pool = await create_pool(settings.postgres_dsn, min_size=2, max_size=10)
+        read_pool = write_pool
+        if settings.postgres_replica_dsn:
+            read_pool = await create_pool(settings.postgres_replica_dsn, min_size=2, max_size=10)
+        options = {} if cache_ttl is None else {"ttl": cache_ttl}
+        cache = (
+            DeviceCache.through_sentinel(settings, **options)
+            if settings.redis_sentinels
+            else DeviceCache(None)
+        )
+        app.state.resources = Resources(settings, write_pool, read_pool, cache)
+        log.info("api ready", replica=read_pool is not write_pool, cache=cache.client is not None)
+        try:
+            yield
+        finally:
+            await cache.close()
+            if read_pool is not write_pool:
+                await read_pool.close()
+            await write_pool.close()
+
+    app = FastAPI(
+        title="Tier-0 API",
+        version="0.1.0",
+        summary="Devices, sites, user sessions and access-log summaries of a Tier-0 deployment",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.add_middleware(AccessLogMiddleware, stream=access_log)
+    for module in (health, devices, sites, users, logs):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,1 @@
+"""PostgreSQL queries behind the API; every function takes keyword-only arguments."""

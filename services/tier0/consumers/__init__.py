@@ -1,0 +1,1 @@
+"""Message consumers: MQTT telemetry and RabbitMQ user activity into PostgreSQL."""

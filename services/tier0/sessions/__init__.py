@@ -1,0 +1,1 @@
+"""User sessions: the activity events, their RabbitMQ topology and their PostgreSQL store."""
