@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from tier0.consumers.telemetry import DEVICE_TYPES
+from tier0.common.fleet import DEVICE_TYPES
 from tier0_simulators.fleet import DEVICES_PER_TYPE, device_id, site_of
 
 # site_id: (name, region, latitude, longitude)

@@ -23,24 +23,12 @@ from pydantic import (
 )
 from pydantic_core import to_json
 
+from tier0.common.fleet import DEVICE_TYPES, DeviceType
+
 TOPIC_PREFIX = "og/field"
 SHARED_GROUP = "tier0"
 SHARED_SUBSCRIPTION = f"$share/{SHARED_GROUP}/{TOPIC_PREFIX}/#"
 
-SITES = (
-    "WY-ALPHA",
-    "TX-EAGLE",
-    "ND-RAVEN",
-    "CA-DELTA",
-    "OK-BRAVO",
-    "CO-SIERRA",
-    "LA-GULF",
-    "NM-MESA",
-    "AK-NORTH",
-    "MT-PEAK",
-)
-DeviceType = Literal["turbine", "thermal_engine", "electrical_rotor", "oil_gas"]
-DEVICE_TYPES: tuple[DeviceType, ...] = ("turbine", "thermal_engine", "electrical_rotor", "oil_gas")
 STATES = ("OK", "WARNING", "FAULT", "OFFLINE")
 
 # Limits: a device reading is a few hundred bytes; anything near these is a bug or an attack.

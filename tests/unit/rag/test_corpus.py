@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tier0.common.fleet import DEVICE_TYPES, SITES
 from tier0.rag.corpus import SAMPLE_DOCUMENTS, labelled_questions, write_sample_corpus
-from tier0.rag.corpus.model import DEVICE_TYPES, SITES, SamplePage
+from tier0.rag.corpus.model import SamplePage
 from tier0.rag.corpus.render import CorpusLayoutError, render_document
 from tier0.rag.pdf import read_pages
 

@@ -8,7 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from tier0.consumers.telemetry import DEVICE_TYPES, SITES, Accepted, validate
+from tier0.common.fleet import DEVICE_TYPES, SITES
+from tier0.consumers.telemetry import Accepted, validate
 from tier0_simulators.devices import TimestampClock
 from tier0_simulators.fleet import DEVICES_PER_TYPE, FAULT, TYPE_SPECS, Fleet, device_id, site_of
 

@@ -4,20 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SITES = (
-    "WY-ALPHA",
-    "TX-EAGLE",
-    "ND-RAVEN",
-    "CA-DELTA",
-    "OK-BRAVO",
-    "CO-SIERRA",
-    "LA-GULF",
-    "NM-MESA",
-    "AK-NORTH",
-    "MT-PEAK",
-)
-DEVICE_TYPES = ("turbine", "thermal_engine", "electrical_rotor", "oil_gas")
-
 
 @dataclass(frozen=True, slots=True)
 class Table:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tier0.rag.corpus.model import SITES, Figure, Question, SampleDocument, SamplePage, Table
+from tier0.common.fleet import SITES
+from tier0.rag.corpus.model import Figure, Question, SampleDocument, SamplePage, Table
 
 _NEAR_MISSES = (3, 11, 6, 4, 9, 5, 7, 8, 2, 4)
 
