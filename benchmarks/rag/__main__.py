@@ -9,7 +9,9 @@ Run from the repository root with ``.venv/bin/python -m benchmarks.rag`` (or
   100K chunks would take hours on two cores and a flat index's cost does not depend on the
   values). The baseline, measured in the same run, is exact search by a numpy matrix product;
 * quality: recall@5, nDCG@10 and citation accuracy for BM25, dense and hybrid retrieval, with
-  the ratio against BM25 alone.
+  the ratio against BM25 alone;
+* ablation: nDCG@10 per mode as each quality change is added (navigation pages left out, title
+  as chunk context, score tie-break in the fusion), from the original index to the current one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from benchmarks.rag.ablation import ablation_table
 from rich.console import Console
 from rich.table import Table
 
@@ -165,6 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         fresh = ingest([corpus], index_dir=index_dir, embedder=embedder)
         again = ingest([corpus], index_dir=index_dir, embedder=embedder)
         base = load_index(index_dir)
+        ablation = ablation_table(corpus, embedder)
     console.print(ingest_table(fresh, again))
     scores = evaluate_all(Retriever(base, embedder), labelled_questions())
     console.print(quality_table(scores, title="Retrieval quality, sample corpus"))
@@ -175,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
             f"nDCG@10 {item.ndcg_at_10 / bm25.ndcg_at_10:.2f}x, "
             f"citation accuracy {item.citation_accuracy / bm25.citation_accuracy:.2f}x"
         )
+    console.print(ablation)
     console.print(latency_rows(base, embedder, sorted(args.sizes), args.queries))
 
 

@@ -13,6 +13,7 @@ from tier0.accesslogs.cli import app as logs_app
 from tier0.accesslogs.cli import simulate_logs
 from tier0.api.cli import serve_api
 from tier0.consumers.cli import app as consume_app
+from tier0.images.cli import app as images_app
 from tier0.rag.cli import app as rag_app
 from tier0.sessions.cli import consume_rabbitmq, simulate_users
 from tier0.setup.steps import SetupError, console
@@ -20,6 +21,7 @@ from tier0_simulators.cli import app as simulate_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(rag_app, name="rag")
+app.add_typer(images_app, name="images")
 app.add_typer(consume_app, name="consume")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(logs_app, name="logs")

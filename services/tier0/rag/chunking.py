@@ -6,6 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from tier0.rag.frontmatter import with_context
 from tier0.rag.settings import ChunkingSettings
 
 # How far back from a hard cut we look for whitespace, so words are not split.
@@ -16,13 +17,22 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """A slice of one page of one document; ``page`` is 1-based, ``offset`` in page characters."""
+    """A slice of one page of one document; ``page`` is 1-based, ``offset`` in page characters.
+
+    ``context`` (the document title) is indexed with the text but not shown or cited.
+    """
 
     chunk_id: str
     document: str
     page: int
     offset: int
     text: str
+    context: str = ""
+
+    @property
+    def indexed_text(self) -> str:
+        """What is embedded and BM25-indexed: the context line, then the text."""
+        return with_context(self.context, self.text)
 
 
 def clean_text(text: str) -> str:
@@ -68,7 +78,12 @@ def _snap_start(text: str, start: int) -> int:
 
 
 def chunk_page(
-    document: str, page: int, text: str, settings: ChunkingSettings | None = None
+    document: str,
+    page: int,
+    text: str,
+    settings: ChunkingSettings | None = None,
+    *,
+    context: str = "",
 ) -> list[Chunk]:
     """Chunks of one page; an empty page gives none."""
     cfg = settings or ChunkingSettings()
@@ -77,6 +92,6 @@ def chunk_page(
         piece = text[start:end].strip()
         if piece:
             chunks.append(
-                Chunk(chunk_id(document, page, start, piece), document, page, start, piece)
+                Chunk(chunk_id(document, page, start, piece), document, page, start, piece, context)
             )
     return chunks

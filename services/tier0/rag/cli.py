@@ -66,7 +66,8 @@ def ingest(
     prune: Annotated[bool, typer.Option(help="Drop indexed documents not found now.")] = False,
 ) -> None:
     """Index PDFs; only files whose content changed since the last run are embedded again."""
-    from tier0.rag.embeddings import EmbeddingModelMissingError, LocalOnnxEmbedder
+    from tier0.rag.backends import make_embedder
+    from tier0.rag.embeddings import EmbeddingModelMissingError
     from tier0.rag.index import IndexFormatError
     from tier0.rag.ingest import ingest as run_ingest
     from tier0.rag.pdf import IngestError
@@ -74,7 +75,7 @@ def ingest(
     target = _index_dir(index_dir)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     try:
-        embedder = LocalOnnxEmbedder()
+        embedder = make_embedder()
         with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as bar:
             report = run_ingest(
                 paths, index_dir=target, embedder=embedder, prune=prune, progress=_RichProgress(bar)
@@ -101,15 +102,17 @@ def query(
     mode: Annotated[str, typer.Option(help="bm25, dense or hybrid.")] = "hybrid",
 ) -> None:
     """Search the index and print the hits with their citations."""
-    from tier0.rag.embeddings import LocalOnnxEmbedder
+    from tier0.rag.backends import embedder_for_index, make_reranker
     from tier0.rag.index import IndexFormatError
     from tier0.rag.ingest import load_index
     from tier0.rag.retrieval import Mode, Retriever
 
     try:
-        retriever = Retriever(load_index(_index_dir(index_dir)), LocalOnnxEmbedder())
+        index = load_index(_index_dir(index_dir))
+        embedder = embedder_for_index(index.model_id)
+        retriever = Retriever(index, embedder, reranker=make_reranker())
         hits = retriever.search(question, top_k=top_k, mode=Mode(mode))
-    except (IndexFormatError, ValueError) as exc:
+    except (IndexFormatError, ValueError, RuntimeError) as exc:
         raise _fail(str(exc)) from exc
     _print_hits(hits)
 
@@ -159,3 +162,20 @@ def sample_corpus(
     console.print(
         f"wrote {len(paths)} PDFs ({len(labelled_questions())} labelled questions) to {directory}"
     )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8001,
+    index_dir: IndexDir = None,
+) -> None:
+    """Run the query service (POST /query, /health, /metrics) over documents, logs, images
+    and live device metrics; needs the TIER0_* store settings."""
+    import uvicorn
+
+    from tier0.rag.service.main import create_app
+    from tier0.rag.service.settings import ServiceSettings
+
+    settings = ServiceSettings(index_dir=_index_dir(index_dir))
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)

@@ -28,7 +28,8 @@ from tier0.rag.lexical import LexicalIndex
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: chunks carry their document title as context; navigation pages are not indexed.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 DENSE = "dense.faiss"
@@ -37,6 +38,10 @@ LEXICAL = "bm25"
 
 class IndexFormatError(RuntimeError):
     """The directory holds no index, a damaged one, or one this code cannot read."""
+
+
+class IndexVersionError(IndexFormatError):
+    """The index was written by another version of this code; ingest again to rebuild it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +101,7 @@ class HybridIndex:
         if len(self.chunks):
             dense.add(np.ascontiguousarray(self._vectors))
         self._dense = dense
-        self._lexical = LexicalIndex.build([chunk.text for chunk in self.chunks])
+        self._lexical = LexicalIndex.build([chunk.indexed_text for chunk in self.chunks])
 
     def search_dense(self, query: Vectors, k: int) -> list[tuple[int, float]]:
         """Rows of the ``k`` chunks with the highest inner product with the query vector."""
@@ -177,8 +182,14 @@ def _read_manifest(directory: Path) -> dict[str, Any]:
         raise IndexFormatError(f"no index in {directory}") from exc
     except json.JSONDecodeError as exc:
         raise IndexFormatError(f"{directory}: damaged manifest: {exc}") from exc
-    if manifest.get("format") != FORMAT_VERSION:
-        raise IndexFormatError(f"{directory}: unsupported index format {manifest.get('format')}")
+    found = manifest.get("format")
+    if not isinstance(found, int):
+        raise IndexFormatError(f"{directory}: unsupported index format {found!r}")
+    if found != FORMAT_VERSION:
+        raise IndexVersionError(
+            f"{directory}: unsupported index format {found} (expected {FORMAT_VERSION}); "
+            "run 'tier0 rag ingest' to rebuild it"
+        )
     return manifest
 
 

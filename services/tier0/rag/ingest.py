@@ -10,8 +10,14 @@ from pathlib import Path
 from typing import Protocol
 
 from tier0.rag.embeddings import Embedder
-from tier0.rag.index import DocumentRecord, HybridIndex, IndexFormatError, index_exists
-from tier0.rag.pdf import PdfSource, chunk_pages, content_hash, discover_pdfs, read_pages
+from tier0.rag.index import (
+    DocumentRecord,
+    HybridIndex,
+    IndexFormatError,
+    IndexVersionError,
+    index_exists,
+)
+from tier0.rag.pdf import PdfSource, chunk_pages, content_hash, discover_pdfs, read_pdf
 from tier0.rag.settings import ChunkingSettings
 
 logger = logging.getLogger(__name__)
@@ -54,7 +60,11 @@ def open_index(directory: Path, embedder: Embedder) -> HybridIndex:
     """The saved index, or a new empty one when there is none or it used another model."""
     if not index_exists(directory):
         return HybridIndex(model_id=embedder.model_id, dimension=embedder.dimension)
-    index = HybridIndex.load(directory)
+    try:
+        index = HybridIndex.load(directory)
+    except IndexVersionError as exc:
+        logger.warning("%s; re-ingesting everything", exc)
+        return HybridIndex(model_id=embedder.model_id, dimension=embedder.dimension)
     if (index.model_id, index.dimension) != (embedder.model_id, embedder.dimension):
         logger.warning("index %s used %s; re-embedding everything", directory, index.model_id)
         return HybridIndex(model_id=embedder.model_id, dimension=embedder.dimension)
@@ -113,9 +123,10 @@ def _ingest_one(
     if known is not None and known.sha256 == digest:
         report.unchanged.append(source.document)
         return "unchanged"
-    pages = read_pages(source.path)
-    chunks = chunk_pages(source.document, pages, chunking)
-    vectors = embedder.embed_documents([chunk.text for chunk in chunks])
+    pdf = read_pdf(source.path)
+    pages = pdf.pages
+    chunks = chunk_pages(source.document, pages, chunking, title=pdf.title)
+    vectors = embedder.embed_documents([chunk.indexed_text for chunk in chunks])
     record = DocumentRecord(source.document, str(source.path), digest, len(pages), len(chunks))
     index.put_document(record, chunks, vectors)
     report.pages += len(pages)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tier0.rag.chunking import Chunk, chunk_page, clean_text
+from tier0.rag.frontmatter import document_title, is_navigation_page
 from tier0.rag.settings import ChunkingSettings
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,14 @@ class PageText:
 
     page: int
     text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PdfText:
+    """A PDF's title (metadata, else its first line) and the cleaned text of every page."""
+
+    title: str
+    pages: list[PageText]
 
 
 def content_hash(path: Path) -> str:
@@ -72,6 +81,11 @@ def _sources_under(root: Path) -> Iterator[PdfSource]:
 
 def read_pages(path: Path) -> list[PageText]:
     """Text of every page; raises ``IngestError`` for files pypdf cannot read."""
+    return read_pdf(path).pages
+
+
+def read_pdf(path: Path) -> PdfText:
+    """Title and page texts; raises ``IngestError`` for files pypdf cannot read."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -79,10 +93,13 @@ def read_pages(path: Path) -> list[PageText]:
         reader = PdfReader(path)
         if reader.is_encrypted:
             raise IngestError(f"encrypted PDF is not supported: {path}")
-        return [
+        pages = [
             PageText(number, clean_text(page.extract_text() or ""))
             for number, page in enumerate(reader.pages, start=1)
         ]
+        metadata = reader.metadata
+        title = document_title(metadata.title if metadata else None, pages[0].text if pages else "")
+        return PdfText(title, pages)
     except (PdfReadError, OSError, ValueError) as exc:
         if isinstance(exc, IngestError):
             raise
@@ -90,15 +107,29 @@ def read_pages(path: Path) -> list[PageText]:
 
 
 def chunk_pages(
-    document: str, pages: list[PageText], settings: ChunkingSettings | None = None
+    document: str,
+    pages: list[PageText],
+    settings: ChunkingSettings | None = None,
+    *,
+    title: str = "",
 ) -> list[Chunk]:
-    """All chunks of already extracted pages, in page order; no chunk spans two pages."""
-    chunks = [c for p in pages for c in chunk_page(document, p.page, p.text, settings)]
+    """Chunks of already extracted pages, in page order; no chunk spans two pages.
+
+    Navigation pages (contents, lists of figures and tables) are left out: they name every
+    topic of the document but answer none. Each chunk carries ``title`` as its context.
+    """
+    chunks = [
+        c
+        for p in pages
+        if not is_navigation_page(p.text)
+        for c in chunk_page(document, p.page, p.text, settings, context=title)
+    ]
     if not chunks:
         logger.warning("no extractable text in %s (scanned PDF?)", document)
     return chunks
 
 
 def chunk_pdf(source: PdfSource, settings: ChunkingSettings | None = None) -> list[Chunk]:
-    """All chunks of one PDF in page order."""
-    return chunk_pages(source.document, read_pages(source.path), settings)
+    """All chunks of one PDF in page order (navigation pages left out)."""
+    pdf = read_pdf(source.path)
+    return chunk_pages(source.document, pdf.pages, settings, title=pdf.title)

@@ -43,6 +43,13 @@ class RetrievalSettings(BaseSettings):
         default=50, ge=1, description="Hits taken from each ranking before fusion."
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    score_tiebreak: bool = Field(
+        default=True,
+        description="Break fusion ties by the rankings' normalised scores (else by best rank).",
+    )
+    rerank_candidates: int = Field(
+        default=20, ge=1, description="Fused hits handed to the reranker, when one is configured."
+    )
     search_threads: int = Field(
         default=1,
         ge=0,

@@ -106,7 +106,7 @@ def test_only_the_changed_file_is_embedded_again(
     assert report.updated == [docs[1].filename]
     assert sorted(report.unchanged) == sorted([docs[0].filename, docs[2].filename])
     changed_chunks = [c for c in after.chunks if c.document == docs[1].filename]
-    assert counting.embedded == [c.text for c in changed_chunks]
+    assert counting.embedded == [c.indexed_text for c in changed_chunks]
     assert any("Revised after audit." in c.text for c in changed_chunks)
     kept = {c.chunk_id for c in before.chunks if c.document != docs[1].filename}
     assert kept <= {c.chunk_id for c in after.chunks}
