@@ -1,1 +1,1 @@
-"""Tier0Region operator: the kopf controller and its failover engine."""
+"""The Tier0Region operator: a kopf controller (``handlers``) around a kopf-free failover engine."""

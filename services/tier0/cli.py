@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -98,6 +99,25 @@ def _wait_until_stopped() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
+
+
+@app.command()
+def operator(
+    namespace: Annotated[
+        list[str] | None, typer.Option(help="Namespace to watch (repeat); all when omitted.")
+    ] = None,
+    local_agent: Annotated[
+        Path | None,
+        typer.Option(help="JSON {region: {datadir, runAs}}: rejoin/fence local servers."),
+    ] = None,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics.")] = None,
+) -> None:
+    """Run the Tier0Region operator (kopf) against $KUBECONFIG or the in-cluster API."""
+    from tier0.common.logging import configure_logging
+    from tier0_operator.main import run_operator
+
+    configure_logging("INFO")
+    run_operator(namespaces=namespace or [], local_agent=local_agent, metrics_port=metrics_port)
 
 
 @app.command()

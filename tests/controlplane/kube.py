@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -65,3 +67,19 @@ class Namespace:
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
         assert proc.returncode == 0, f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr}"
         return proc
+
+
+@contextmanager
+def fresh_namespace(
+    plane: ControlPlane, api: client.ApiClient, workdir: Path, prefix: str = "t"
+) -> Iterator[Namespace]:
+    """Create a uniquely named namespace (deleted on exit) with a kubeconfig defaulting to it."""
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    core = client.CoreV1Api(api)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    kubeconfig = plane.admin_kubeconfig(workdir / "kubeconfig", namespace=name)
+    try:
+        yield Namespace(name, kubeconfig, plane, api, workdir)
+    finally:
+        # The namespace controller (in kube-controller-manager) finishes the deletion on its own.
+        core.delete_namespace(name)

@@ -1,0 +1,70 @@
+"""A client committing as fast as it can through a DSN that follows the writable server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+
+import asyncpg
+
+RETRYABLE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
+class Writer:
+    """Inserts increasing ids (one commit each); reconnects on any error; records acks."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.acked: list[tuple[int, float]] = []
+        self.next_id = 1
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Writer:
+        conn = await asyncpg.connect(self.dsn)
+        await conn.execute("CREATE TABLE IF NOT EXISTS bench_acked (id bigint PRIMARY KEY)")
+        self.next_id = int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM bench_acked")) + 1
+        await conn.close()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+    def longest_gap_after(self, since: float) -> float:
+        """Longest time between successful commits from ``since`` on (the client's outage)."""
+        times = [since] + [t for _, t in self.acked if t >= since]
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+    def rate_before(self, until: float) -> float:
+        times = [t for _, t in self.acked if t < until]
+        return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+
+    async def lost(self, dsn: str) -> int:
+        """Acknowledged ids missing on the server at ``dsn`` (read back every one)."""
+        conn = await asyncpg.connect(dsn)
+        found = {r["id"] for r in await conn.fetch("SELECT id FROM bench_acked")}
+        await conn.close()
+        return sum(1 for i, _ in self.acked if i not in found)
+
+    async def _run(self) -> None:
+        conn: asyncpg.Connection | None = None
+        while not self._stop.is_set():
+            try:
+                if conn is None:
+                    conn = await asyncpg.connect(self.dsn, timeout=1)
+                await conn.execute("INSERT INTO bench_acked VALUES ($1)", self.next_id)
+                self.acked.append((self.next_id, time.monotonic()))
+            except RETRYABLE:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close(timeout=0.5)
+                conn = None
+                await asyncio.sleep(0.005)
+            self.next_id += 1
+        if conn is not None:
+            await conn.close()

@@ -1,0 +1,1 @@
+"""The failover engine: plain async functions, no kopf; each step is small and idempotent."""

@@ -1,0 +1,145 @@
+"""PostgreSQL steps of the chain: precheck, fence, catch-up, promote, validate.
+
+Each takes the context and the plan and returns the plan (maybe with a recorded fact); each is
+idempotent, so a resumed plan can run a half-done step again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+import asyncpg
+import structlog
+
+from tier0_operator.conditions import FailoverReason
+from tier0_operator.engine import pg
+from tier0_operator.engine.agent import AgentError
+from tier0_operator.engine.plan import Plan
+from tier0_operator.engine.runner import EngineContext
+from tier0_operator.waiting import (
+    CandidateTooFarBehind,
+    PrimaryUnfenceable,
+    WaitingOnCatchUp,
+    WaitingOnReplica,
+)
+
+log = structlog.get_logger(__name__)
+
+# How long catch-up polls inside one step before handing back a "not yet" (the outage budget of a
+# planned switchover is < 1 s, so a retry round-trip through kopf would cost more than it saves).
+CATCH_UP_POLL_SECONDS = 3.0
+
+
+async def precheck(ctx: EngineContext, plan: Plan) -> Plan:
+    """Step 1: the target is reachable, a replica (or already promoted) and close enough."""
+    # step 1a: a target that already left recovery was promoted by this plan before a restart.
+    try:
+        async with _connect(ctx, plan.target) as conn:
+            if not await pg.in_recovery(conn):
+                return plan
+            if plan.reason is FailoverReason.PLANNED and not await pg.receiving(conn):
+                raise WaitingOnReplica(f"{plan.target} is not streaming")
+            position = await pg.wal_position(conn)
+    except pg.UNREACHABLE as exc:
+        raise WaitingOnReplica(f"{plan.target} is unreachable: {exc}") from exc
+    # step 1b: lag against the old primary (live, or last seen for an unplanned failover).
+    reference = await _primary_position(ctx, plan)
+    lag = max(0, reference - position)
+    if lag > ctx.spec.failover.max_lag_bytes and not ctx.forced:
+        raise CandidateTooFarBehind(
+            f"{plan.target} is {lag} bytes behind (maxLagBytes "
+            f"{ctx.spec.failover.max_lag_bytes}); annotate tier0.io/force-failover=true to force"
+        )
+    return plan
+
+
+async def _primary_position(ctx: EngineContext, plan: Plan) -> int:
+    """The old primary's WAL position: asked live when planned, else the last one recorded."""
+    if plan.reason is not FailoverReason.PLANNED:
+        return pg.parse_lsn(plan.final_lsn) if plan.final_lsn else 0
+    try:
+        async with _connect(ctx, plan.source) as conn:
+            return await pg.wal_position(conn)
+    except pg.UNREACHABLE:
+        return 0
+
+
+async def fence(ctx: EngineContext, plan: Plan) -> Plan:
+    """Step 2: the old primary accepts no more writes (read-only + sessions ended, or stopped)."""
+    if plan.reason is FailoverReason.PLANNED:
+        try:
+            return await _fence_read_only(ctx, plan)
+        except pg.UNREACHABLE as exc:
+            log.warning("old primary unreachable, fencing by shutdown", error=str(exc))
+    try:
+        await ctx.agent.stop(plan.source)
+    except AgentError as exc:
+        raise PrimaryUnfenceable(f"cannot stop {plan.source}: {exc}") from exc
+    return plan
+
+
+async def _fence_read_only(ctx: EngineContext, plan: Plan) -> Plan:
+    """Read-only for new transactions, every session ended, then its final LSN recorded."""
+    async with _connect(ctx, plan.source) as conn:
+        if await pg.in_recovery(conn):
+            return plan  # already a replica: fenced by a previous run of this plan
+        await pg.set_read_only(conn)
+        ended = await pg.terminate_clients(conn)
+        final = await pg.current_lsn(conn)
+    log.info("fenced", region=plan.source, sessions_ended=ended, final_lsn=pg.format_lsn(final))
+    return dataclasses.replace(plan, final_lsn=pg.format_lsn(final))
+
+
+async def catch_up(ctx: EngineContext, plan: Plan) -> Plan:
+    """Step 3: the target has replayed at least the fenced primary's final LSN."""
+    if plan.final_lsn is None:
+        return plan  # fenced by shutdown: a fast shutdown sends every WAL record to the standby
+    wanted = pg.parse_lsn(plan.final_lsn)
+    deadline = time.monotonic() + CATCH_UP_POLL_SECONDS
+    async with _connect(ctx, plan.target) as conn:
+        while True:
+            if not await pg.in_recovery(conn) or await pg.replay_position(conn) >= wanted:
+                return plan
+            if time.monotonic() > deadline:
+                raise WaitingOnCatchUp(f"{plan.target} has not replayed {plan.final_lsn} yet")
+            await asyncio.sleep(0.005)
+
+
+async def promote(ctx: EngineContext, plan: Plan) -> Plan:
+    """Step 4: the target leaves recovery; synchronous commit waits for the rejoin."""
+    async with _connect(ctx, plan.target) as conn:
+        if not await pg.promote(conn):
+            raise WaitingOnReplica(f"{plan.target} is still in recovery after pg_promote")
+        # With one replica (the old primary, not streaming yet) synchronous commit would block.
+        await pg.set_synchronous(conn, "")
+    return plan
+
+
+async def validate(ctx: EngineContext, plan: Plan) -> Plan:
+    """Step 7: a write through the read-write path succeeds and is found on the target."""
+    regions = ctx.spec.regions
+    conn = await asyncpg.connect(
+        host=[r.postgres.address(ctx.namespace) for r in regions],
+        port=[r.postgres.port for r in regions],
+        user=ctx.credentials.superuser,
+        password=ctx.credentials.superuser_password,
+        database="postgres",
+        target_session_attrs="read-write",
+        timeout=5,
+    )
+    try:
+        await pg.record_check(conn, plan.epoch, plan.target)
+    finally:
+        await conn.close()
+    # A primary does not receive WAL: the row is on the target only if the write went there.
+    async with _connect(ctx, plan.target) as target:
+        if not await pg.has_check(target, plan.epoch, plan.target):
+            raise WaitingOnReplica(f"the read-write path did not reach {plan.target}")
+    return plan
+
+
+def _connect(ctx: EngineContext, region: str) -> pg.SuperuserConnection:
+    timeout = float(ctx.spec.failover.probe_timeout_seconds)
+    return pg.superuser(ctx.region(region).postgres, ctx.namespace, ctx.credentials, timeout)

@@ -1,0 +1,51 @@
+"""The "not yet" states: expected, retried after a delay, never a hot loop (CNPG's ErrWaiting*).
+
+The engine raises them; the kopf layer turns them into ``kopf.TemporaryError(delay=...)`` plus a
+condition and an Event. Anything else that escapes a step is a bug or an outage and backs off too.
+"""
+
+from __future__ import annotations
+
+
+class NotYet(Exception):
+    """Base class: the step cannot finish now; retry after ``delay`` seconds."""
+
+    delay: float = 2.0
+
+
+class WaitingOnReplica(NotYet):
+    """The target replica is unreachable or not streaming."""
+
+
+class WaitingOnCatchUp(NotYet):
+    """The target has not replayed the fenced primary's final LSN yet."""
+
+    delay = 0.5
+
+
+class WaitingOnSentinel(NotYet):
+    """Sentinel has not reported the target region's Redis as master yet."""
+
+    delay = 1.0
+
+
+class WaitingOnRejoin(NotYet):
+    """The old primary is not streaming from the new one yet."""
+
+
+class CandidateTooFarBehind(NotYet):
+    """The best candidate lags beyond maxLagBytes and no force annotation is set."""
+
+    delay = 5.0
+
+
+class NoCandidate(NotYet):
+    """No replica is reachable to promote."""
+
+    delay = 3.0
+
+
+class PrimaryUnfenceable(NotYet):
+    """The old primary may still accept writes and could not be fenced: promoting would split."""
+
+    delay = 3.0

@@ -1,0 +1,179 @@
+"""A Tier0Region on the real API server, the real stores behind it, and `tier0 operator` as a
+separate process (so tests can kill -9 it and start another)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from kubernetes import client
+from operator_stores import LocalStores
+
+from controlplane.kube import Namespace
+from tier0.stack.base import free_port
+
+GROUP, VERSION, PLURAL, NAME = "tier0.io", "v1alpha1", "tier0regions", "tier0"
+CRD_FILE = Path(__file__).resolve().parents[2] / "crds" / "tier0region.yaml"
+TIER0 = Path(sys.executable).parent / "tier0"
+
+
+@dataclass
+class OperatorEnv:
+    ns: Namespace
+    stores: LocalStores
+    operator: subprocess.Popen[bytes] | None = None
+    runs: int = 0
+    metrics_port: int = field(default_factory=free_port)
+
+    @property
+    def custom(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self.ns.api)
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.ns.api)
+
+    def resource(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.custom.get_namespaced_custom_object(
+            GROUP, VERSION, self.ns.name, PLURAL, NAME
+        )
+        return found
+
+    def status(self) -> dict[str, Any]:
+        return dict(self.resource().get("status") or {})
+
+    def wait_status(
+        self, what: str, check: Callable[[dict[str, Any]], bool], timeout: float = 30.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            status = self.status()
+            if check(status):
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; status: {status}\n{self.log_tail()}")
+
+    def wait_ready(self, region: str, timeout: float = 30.0) -> dict[str, Any]:
+        def ready(s: dict[str, Any]) -> bool:
+            conditions = {c["type"]: c["status"] for c in s.get("conditions", [])}
+            return (
+                s.get("phase") == "Ready"
+                and s.get("activeRegion") == region
+                and not s.get("failover")
+                and conditions.get("Ready") == "True"
+                and conditions.get("Replicating") == "True"
+            )
+
+        return self.wait_status(f"Ready on {region}", ready, timeout)
+
+    def start_operator(self) -> None:
+        self.runs += 1
+        argv = [str(TIER0), "operator", "--namespace", self.ns.name]
+        argv += ["--local-agent", str(self.stores.agent_config(self.ns.workdir / "agent.json"))]
+        argv += ["--metrics-port", str(self.metrics_port)]
+        env = {**os.environ, "KUBECONFIG": str(self.ns.kubeconfig)}
+        # The child keeps its own copy of the descriptor; ours closes at once.
+        with (self.ns.workdir / f"operator-{self.runs}.log").open("wb") as log:
+            self.operator = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def kill_operator(self, sig: int = signal.SIGKILL) -> None:
+        if self.operator is not None and self.operator.poll() is None:
+            self.operator.send_signal(sig)
+            self.operator.wait(timeout=15)
+        self.operator = None
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.ns.workdir / f"operator-{self.runs}.log"
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def patch_active(self, region: str) -> None:
+        patch = f'{{"spec":{{"activeRegion":"{region}"}}}}'
+        self.ns.run("kubectl", "patch", "t0r", NAME, "--type=merge", "-p", patch)
+
+    def role_of(self, kind: str, name: str) -> str | None:
+        read = self.core.read_namespaced_pod if kind == "pod" else self.core.read_namespaced_service
+        labels = read(name, self.ns.name).metadata.labels or {}
+        return labels.get("tier0.io/role")
+
+
+def create_region_objects(env: OperatorEnv, spec: dict[str, Any]) -> None:
+    """The Secret, one Pod and one selectorless Service per region, and the Tier0Region."""
+    core, ns = env.core, env.ns.name
+    core.create_namespaced_secret(
+        ns,
+        {"metadata": {"name": "tier0-credentials"}, "stringData": env.stores.secret_data()},
+    )
+    for region in ("region1", "region2"):
+        labels = {"tier0.io/region": region, "app.kubernetes.io/component": "postgres"}
+        meta = {"name": f"tier0-postgres-{region}", "labels": labels}
+        core.create_namespaced_service(ns, {"metadata": meta, "spec": {"ports": [{"port": 5432}]}})
+        pod = {"name": f"postgres-{region}-0", "labels": labels}
+        container = {"name": "postgres", "image": "postgres:15"}
+        core.create_namespaced_pod(ns, {"metadata": pod, "spec": {"containers": [container]}})
+    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Tier0Region"}
+    body |= {"metadata": {"name": NAME}, "spec": spec}
+    env.custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, body)
+
+
+class Writer:
+    """Inserts increasing ids through a multi-host DSN (follows the writable server) and keeps
+    the time of every acknowledged commit."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self.acked: list[tuple[int, float]] = []
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Writer:
+        conn = await asyncpg.connect(self.dsn)
+        await conn.execute("CREATE TABLE IF NOT EXISTS acked (id bigint PRIMARY KEY)")
+        self.next_id = int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM acked")) + 1
+        await conn.close()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+
+    def longest_gap_after(self, since: float) -> float:
+        times = [since] + [t for _, t in self.acked if t >= since]
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
+    async def _run(self) -> None:
+        conn: asyncpg.Connection | None = None
+        while not self._stop.is_set():
+            try:
+                if conn is None:
+                    conn = await asyncpg.connect(self.dsn, timeout=1)
+                await conn.execute("INSERT INTO acked VALUES ($1)", self.next_id)
+                self.acked.append((self.next_id, time.monotonic()))
+            except (
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+            ):
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close(timeout=0.5)
+                conn = None
+                await asyncio.sleep(0.01)
+            self.next_id += 1
+        if conn is not None:
+            await conn.close()

@@ -1,0 +1,144 @@
+"""The failover engine alone (no kopf, no API server) against real PostgreSQL, Redis, Sentinel.
+
+The tests run in file order on one module's stores: fence → catch-up → promote → rejoin moves
+the primary to region2 step by step, then the whole chain moves it back under a write load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+import pytest
+import redis
+from operator_stores import LocalStores
+
+from tier0_operator.conditions import FailoverReason
+from tier0_operator.engine import pg, steps
+from tier0_operator.engine.agent import LocalNodeAgent
+from tier0_operator.engine.chain import run_failover
+from tier0_operator.engine.plan import DONE, Plan
+from tier0_operator.engine.rejoin import rejoin_old_primary
+from tier0_operator.engine.runner import EngineContext
+from tier0_operator.model import Tier0RegionSpec
+
+pytestmark = pytest.mark.operator
+
+
+class RecordingRouter:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+
+    async def route(self, *, primary: str, replicas: Sequence[str]) -> None:
+        self.calls.append((primary, list(replicas)))
+
+
+@pytest.fixture(scope="module")
+def router() -> RecordingRouter:
+    return RecordingRouter()
+
+
+@pytest.fixture
+def ctx(stores: LocalStores, router: RecordingRouter, tmp_path: Path) -> EngineContext:
+    agent = LocalNodeAgent.from_file(stores.agent_config(tmp_path / "agent.json"))
+    spec = Tier0RegionSpec.parse(stores.spec())
+    return EngineContext("local", spec, stores.credentials, agent, router)
+
+
+async def test_fence_makes_the_primary_read_only(ctx: EngineContext, stores: LocalStores) -> None:
+    conn = await asyncpg.connect(stores.cluster.dsn(stores.cluster.primary))
+    await conn.execute("CREATE TABLE IF NOT EXISTS acked (id bigint PRIMARY KEY)")
+    await conn.execute("INSERT INTO acked SELECT generate_series(1, 100)")
+    plan = Plan(1, "region1", "region2", FailoverReason.PLANNED)
+    fenced = await steps.fence(ctx, await steps.precheck(ctx, plan))
+    assert fenced.final_lsn is not None
+    # The session open across the fence was ended; a new one is read-only.
+    with pytest.raises((asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)):
+        await conn.execute("INSERT INTO acked VALUES (101)")
+    conn = await asyncpg.connect(stores.cluster.dsn(stores.cluster.primary))
+    with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
+        await conn.execute("INSERT INTO acked VALUES (102)")
+    await conn.close()
+    pytest.fenced_plan = fenced  # type: ignore[attr-defined]  # handed to the next test
+
+
+async def test_catch_up_then_promote(ctx: EngineContext, stores: LocalStores) -> None:
+    plan: Plan = pytest.fenced_plan  # type: ignore[attr-defined]
+    await steps.catch_up(ctx, plan)
+    async with pg.superuser(ctx.region("region2").postgres, "local", ctx.credentials) as conn:
+        assert await pg.replay_position(conn) >= pg.parse_lsn(plan.final_lsn or "0/0")
+    await steps.promote(ctx, plan)
+    assert stores.writable("region2")
+    assert stores.nodes["region2"].psql("SELECT count(*) FROM acked", "tier0") == "100"
+
+
+async def test_rejoin_streams_from_the_new_primary(ctx: EngineContext, stores: LocalStores) -> None:
+    plan: Plan = pytest.fenced_plan  # type: ignore[attr-defined]
+    await rejoin_old_primary(ctx, plan)
+    stores.nodes["region2"].psql("INSERT INTO acked VALUES (103)", "tier0")
+    assert not stores.writable("region1")
+    for _ in range(100):
+        if stores.nodes["region1"].psql("SELECT count(*) FROM acked", "tier0") == "101":
+            break
+        await asyncio.sleep(0.05)
+    assert stores.nodes["region1"].psql("SELECT count(*) FROM acked", "tier0") == "101"
+    standbys = stores.nodes["region2"].psql("SELECT application_name FROM pg_stat_replication")
+    assert standbys == "region1"
+
+
+async def test_whole_chain_loses_no_acknowledged_write(
+    ctx: EngineContext, stores: LocalStores, router: RecordingRouter
+) -> None:
+    acked: list[int] = []
+    stop = asyncio.Event()
+    writer = asyncio.create_task(_write_until(stores.cluster.multihost_dsn(), acked, stop))
+    await asyncio.sleep(0.5)
+    saved: list[Plan] = []
+
+    async def save(plan: Plan) -> None:
+        saved.append(plan)
+
+    plan = Plan(2, "region2", "region1", FailoverReason.PLANNED)
+    done = await run_failover(ctx, plan, save)
+    await asyncio.sleep(0.5)
+    stop.set()
+    await writer
+    assert done.step == DONE
+    assert set(done.steps) == set(plan.chain)
+    assert router.calls[-1] == ("region1", ["region2"])
+    rows = stores.nodes["region1"].psql("SELECT id FROM acked WHERE id >= 1000000", "tier0")
+    assert set(acked) <= {int(x) for x in rows.split()}, "acknowledged writes were lost"
+    assert len(acked) > 20
+    with redis.Redis("127.0.0.1", stores.redis.sentinel_ports[0]) as sentinel:
+        reported = sentinel.sentinel_get_master_addr_by_name("tier0")
+    assert int(reported[1]) == stores.redis.master_port
+
+
+async def _write_until(dsn: str, acked: list[int], stop: asyncio.Event) -> None:
+    """Insert increasing ids through a connection that follows the writable server."""
+    next_id = 1_000_000
+    conn: asyncpg.Connection | None = None
+    while not stop.is_set():
+        try:
+            if conn is None:
+                conn = await asyncpg.connect(dsn, timeout=2)
+            await conn.execute("INSERT INTO acked VALUES ($1)", next_id)
+            acked.append(next_id)
+            next_id += 1
+        except (
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        ):
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close(timeout=0.5)
+            conn = None
+            next_id += 1
+            await asyncio.sleep(0.02)
+    if conn is not None:
+        await conn.close()
