@@ -12,12 +12,10 @@ import time
 
 from prometheus_client import Counter
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.asyncio.sentinel import Sentinel
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from tier0.common.logging import get_logger
+from tier0.common.redis import SentinelMaster
 from tier0.common.settings import Settings
 
 log = get_logger(__name__)
@@ -46,32 +44,22 @@ class DeviceCache:
         self.ttl = ttl
         self.retry_after = retry_after
         self._down_until = 0.0
-        self._sentinel: Sentinel | None = None
+        self._master: SentinelMaster | None = None
 
     @classmethod
     def through_sentinel(cls, settings: Settings, **options: float) -> DeviceCache:
         """A cache on the master Sentinel names; ``close()`` also closes the Sentinel clients."""
-        password = settings.redis_password.get_secret_value() if settings.redis_password else None
-        # Fail fast: redis-py's default retries with backoff would hold a request for seconds
-        # when Redis is gone, and PostgreSQL can answer instead.
-        quick = {
-            "socket_timeout": 0.5,
-            "socket_connect_timeout": 0.5,
-            "retry": Retry(NoBackoff(), 0),
-        }
-        sentinel = Sentinel(  # type: ignore[no-untyped-call]
-            settings.sentinel_addresses, password=password, sentinel_kwargs=quick, **quick
-        )
-        client: Redis = sentinel.master_for(settings.redis_master_name, decode_responses=True)
-        cache = cls(client, **options)  # type: ignore[arg-type]
-        cache._sentinel = sentinel
+        # Fail fast: a request should not wait on a gone Redis when PostgreSQL can answer.
+        master = SentinelMaster(settings, fail_fast=True)
+        cache = cls(master.client, **options)  # type: ignore[arg-type]
+        cache._master = master
         return cache
 
     async def close(self) -> None:
-        if self.client is not None:
+        if self._master is not None:
+            await self._master.aclose()
+        elif self.client is not None:
             await self.client.aclose()
-        for sentinel_client in self._sentinel.sentinels if self._sentinel else []:
-            await sentinel_client.aclose()
 
     @property
     def available(self) -> bool:

@@ -1,14 +1,18 @@
-"""``Annotated`` dependencies: pools, the cache, settings and the API-key check."""
+"""``Annotated`` dependencies: pools, the cache, the image store, the query service client,
+settings and the API-key check."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
+import httpx
 from fastapi import Depends, Header, HTTPException, Request
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 
 from tier0.api.cache import DeviceCache
 from tier0.common.settings import Settings
@@ -16,12 +20,17 @@ from tier0.common.settings import Settings
 
 @dataclass
 class Resources:
-    """What the lifespan opens; ``read_pool`` is the replica's, or ``write_pool`` without one."""
+    """What the lifespan opens; ``read_pool`` is the replica's, or ``write_pool`` without one.
+
+    ``mongo`` and ``rag`` are None when ``mongo_url`` / ``rag_url`` are not set.
+    """
 
     settings: Settings
     write_pool: asyncpg.Pool
     read_pool: asyncpg.Pool
     cache: DeviceCache
+    mongo: AsyncMongoClient[dict[str, Any]] | None = None
+    rag: httpx.AsyncClient | None = None
 
     @property
     def has_replica(self) -> bool:
@@ -55,6 +64,27 @@ def get_cache(resources: ResourcesDep) -> DeviceCache:
 
 
 CacheDep = Annotated[DeviceCache, Depends(get_cache)]
+
+
+def get_images(resources: ResourcesDep) -> AsyncCollection[dict[str, Any]]:
+    """The processed-images collection; 503 when no MongoDB is configured."""
+    if resources.mongo is None:
+        raise HTTPException(503, "the image store is not configured (TIER0_MONGO_URL)")
+    settings = resources.settings
+    return resources.mongo[settings.mongo_database][settings.images_collection]
+
+
+ImagesDep = Annotated[AsyncCollection[dict[str, Any]], Depends(get_images)]
+
+
+def get_rag(resources: ResourcesDep) -> httpx.AsyncClient:
+    """A client on the query service; 503 when none is configured."""
+    if resources.rag is None:
+        raise HTTPException(503, "the query service is not configured (TIER0_RAG_URL)")
+    return resources.rag
+
+
+RagDep = Annotated[httpx.AsyncClient, Depends(get_rag)]
 
 
 def require_api_key(

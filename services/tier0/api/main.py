@@ -1,4 +1,5 @@
-"""The API's app factory: the lifespan opens the pools and the cache, then routers are mounted.
+"""The API's app factory: the lifespan opens the pools, the cache, the image store and the query
+service client, then routers are mounted.
 
 uvicorn --factory tier0.api.main:create_app      (or: tier0 api)
 """
@@ -7,20 +8,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
+import httpx
 from fastapi import FastAPI
+from pymongo import AsyncMongoClient
 
 from tier0.api import problems
 from tier0.api.accesslog import AccessLogMiddleware
 from tier0.api.cache import DeviceCache
 from tier0.api.deps import Resources
-from tier0.api.routes import devices, health, logs, sites, users
+from tier0.api.routes import devices, health, images, logs, query, sites, users
 from tier0.common.logging import get_logger
 from tier0.common.postgres import create_pool
 from tier0.common.settings import Settings, get_settings
 
 log = get_logger(__name__)
+# A cited answer can take a while (Cohere); an unreachable service should not.
+RAG_TIMEOUT = httpx.Timeout(30.0, connect=2.0)
+MONGO_TIMEOUT_MS = 5000
 
 
 def create_app(
@@ -44,11 +50,31 @@ def create_app(
             if settings.redis_sentinels
             else DeviceCache(None)
         )
-        app.state.resources = Resources(settings, write_pool, read_pool, cache)
-        log.info("api ready", replica=read_pool is not write_pool, cache=cache.client is not None)
+        mongo: AsyncMongoClient[dict[str, Any]] | None = None
+        if settings.mongo_url:
+            mongo = AsyncMongoClient(
+                settings.mongo_url, tz_aware=True, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS
+            )
+        rag = None
+        if settings.rag_url:
+            rag = httpx.AsyncClient(base_url=settings.rag_url, timeout=RAG_TIMEOUT)
+        app.state.resources = Resources(
+            settings, write_pool, read_pool, cache, mongo=mongo, rag=rag
+        )
+        log.info(
+            "api ready",
+            replica=read_pool is not write_pool,
+            cache=cache.client is not None,
+            images=mongo is not None,
+            query=rag is not None,
+        )
         try:
             yield
         finally:
+            if rag is not None:
+                await rag.aclose()
+            if mongo is not None:
+                await mongo.close()
             await cache.close()
             if read_pool is not write_pool:
                 await read_pool.close()
@@ -57,11 +83,12 @@ def create_app(
     app = FastAPI(
         title="Tier-0 API",
         version="0.1.0",
-        summary="Devices, sites, user sessions and access-log summaries of a Tier-0 deployment",
+        summary="Devices, sites, user sessions, access logs, site images and cited answers of a"
+        " Tier-0 deployment",
         lifespan=lifespan,
     )
     problems.install(app)
     app.add_middleware(AccessLogMiddleware, stream=access_log)
-    for module in (health, devices, sites, users, logs):
+    for module in (health, devices, sites, users, logs, images, query):
         app.include_router(module.router)
     return app

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tier0.images.model import Gear
+
 DeviceType = Literal["turbine", "thermal_engine", "electrical_rotor", "oil_gas"]
 T = TypeVar("T")
 
@@ -111,6 +113,51 @@ class LogSummaryPublic(BaseModel):
     top_error_ips: list[IpErrors]
     top_error_paths: list[PathErrors]
     latency_ms: dict[str, float | None]
+
+
+# --- site images ------------------------------------------------------------------------------
+class ImageBase(BaseModel):
+    """Where and when an image was taken, and what its detections say about gear."""
+
+    site_id: str
+    device_type: str
+    device_id: str
+    camera_id: str
+    captured_at: datetime
+    workers: int
+    compliance_score: Annotated[float | None, Field(description="0-100; null without workers")]
+    missing: Annotated[list[Gear], Field(description="Gear not covered for every worker")]
+
+
+class ImagePublic(ImageBase):
+    image_id: Annotated[str, Field(description="sha256 of the image bytes")]
+    file_name: str
+    format: str
+    width: int
+    height: int
+    size_bytes: int
+    detector: Annotated[str, Field(description="name/version of the detector")]
+    detections: int
+    safety: dict[str, bool]
+    gear_counts: dict[str, int]
+    description: str | None = None
+    embedding_model: str | None = None
+    processed_at: datetime | None = None
+
+
+class SiteCompliancePublic(BaseModel):
+    site_id: Annotated[str, Field(description='The site, or "*" for all matching images')]
+    images: int
+    images_with_workers: int
+    workers: int
+    fully_compliant: int
+    average_score: float | None
+    missing: Annotated[dict[str, int], Field(description="Images missing each kind of gear")]
+
+
+class ComplianceSummaryPublic(BaseModel):
+    overall: SiteCompliancePublic
+    sites: Annotated[list[SiteCompliancePublic], Field(description="Worst average score first")]
 
 
 # --- health ----------------------------------------------------------------------------------

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     amqp_url: Annotated[str, Field(description="amqp://user:password@host:port/vhost")] = ""
     mongo_url: Annotated[str, Field(description="mongodb://... (MongoDB or FerretDB)")] = ""
     mongo_database: str = "tier0"
+    images_collection: Annotated[
+        str, Field(description="Collection of processed images (as `tier0 images process`)")
+    ] = "images"
+    rag_url: Annotated[
+        str,
+        Field(description="Base URL of the query service (`tier0 rag serve`), for /api/query"),
+    ] = ""
     api_key: SecretStr | None = Field(
         default=None, description="Key required on mutating API calls"
     )

@@ -1,4 +1,5 @@
-"""A fresh database (migrated), a small document index and the query service per module."""
+"""A fresh database (migrated) and the query service per module; the document index and the
+sample images come from ``tests/component/conftest.py``."""
 
 from __future__ import annotations
 
@@ -13,16 +14,10 @@ from fastapi.testclient import TestClient
 
 from tier0.common.settings import Settings
 from tier0.db.migrate import migrate
-from tier0.images.samples import write_sample_images
 from tier0.rag.cohere_backend import CohereSettings
-from tier0.rag.corpus import SAMPLE_DOCUMENTS, write_sample_corpus
-from tier0.rag.embeddings import LocalOnnxEmbedder
-from tier0.rag.ingest import ingest
 from tier0.rag.service.main import create_app
 from tier0.rag.service.settings import ServiceSettings
 from tier0.stack.harness import Harness
-
-SMALL_CORPUS = ("INC-2026-022", "OPS-RB-204")
 
 
 async def _migrate(dsn: str) -> None:
@@ -42,35 +37,6 @@ def database(stack: Harness) -> Iterator[str]:
     asyncio.run(_migrate(dsn))
     yield dsn
     stack.postgres.primary.psql(f"DROP DATABASE {name} WITH (FORCE)")
-
-
-@pytest.fixture(scope="session")
-def local_embedder() -> LocalOnnxEmbedder:
-    return LocalOnnxEmbedder()
-
-
-@pytest.fixture(scope="session")
-def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("rag-corpus")
-    docs = tuple(d for d in SAMPLE_DOCUMENTS if d.filename.startswith(SMALL_CORPUS))
-    write_sample_corpus(directory, docs)
-    return directory
-
-
-@pytest.fixture(scope="session")
-def local_index(
-    tmp_path_factory: pytest.TempPathFactory, small_corpus: Path, local_embedder: LocalOnnxEmbedder
-) -> Path:
-    index_dir = tmp_path_factory.mktemp("rag-index") / "local"
-    ingest([small_corpus], index_dir=index_dir, embedder=local_embedder)
-    return index_dir
-
-
-@pytest.fixture(scope="session")
-def sample_images(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("images")
-    write_sample_images(directory, count=24)
-    return directory
 
 
 def store_settings(stack: Harness, dsn: str, mongo_database: str) -> Settings:

@@ -10,11 +10,9 @@ from typing import Any
 import asyncpg
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
-from redis.asyncio import Redis
-from redis.asyncio.sentinel import Sentinel
 
 from tier0.common.postgres import create_pool
-from tier0.common.redis import sentinel_for
+from tier0.common.redis import SentinelMaster
 from tier0.common.settings import Settings
 from tier0.rag.backends import embedder_for_index, make_answerer, make_reranker
 from tier0.rag.cohere_backend import CohereAnswerer, CohereSettings
@@ -35,8 +33,7 @@ class Resources:
 
     settings: ServiceSettings
     pool: asyncpg.Pool
-    sentinel: Sentinel
-    redis: Redis
+    redis_master: SentinelMaster
     mongo: AsyncMongoClient[dict[str, Any]]
     images: AsyncCollection[dict[str, Any]]
     retriever: Retriever | None
@@ -48,7 +45,7 @@ class Resources:
         """``ok`` or the error, per dependency."""
         probes = {
             "postgres": self.pool.fetchval("SELECT 1"),
-            "redis": self.redis.ping(),
+            "redis": self.redis_master.client.ping(),
             "mongo": self.mongo.admin.command("ping"),
         }
         results: dict[str, str] = {}
@@ -64,9 +61,7 @@ class Resources:
     async def close(self) -> None:
         """Close pools and clients."""
         await self.pool.close()
-        await self.redis.aclose()
-        for client in self.sentinel.sentinels:
-            await client.aclose()
+        await self.redis_master.aclose()
         await self.mongo.close()
 
 
@@ -87,23 +82,18 @@ async def open_resources(
     """Connect to the stores and load the index (in a thread: it reads files and a model)."""
     retriever = await asyncio.to_thread(load_retriever, settings, cohere)
     pool = await create_pool(stores.postgres_dsn, max_size=5)
-    sentinel = sentinel_for(stores)
-    # Re-resolves the master through Sentinel on reconnect, so it follows a failover.
-    redis: Redis = sentinel.master_for(
-        stores.redis_master_name, decode_responses=True, socket_timeout=1.0
-    )
+    redis_master = SentinelMaster(stores)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         stores.mongo_url, serverSelectionTimeoutMS=5000
     )
     return Resources(
         settings=settings,
         pool=pool,
-        sentinel=sentinel,
-        redis=redis,
+        redis_master=redis_master,
         mongo=mongo,
         images=mongo[stores.mongo_database][settings.images_collection],
         retriever=retriever,
         answerer=make_answerer(cohere),
-        cache=AnswerCache(redis, settings.cache_ttl_seconds),
+        cache=AnswerCache(redis_master.client, settings.cache_ttl_seconds),
         metrics=ServiceMetrics(),
     )
