@@ -56,23 +56,13 @@ def migrate() -> None:
     """Apply pending PostgreSQL migrations (TIER0_POSTGRES_DSN); safe to run repeatedly."""
     import asyncio
 
-    import asyncpg
-
     from tier0.common.logging import configure_logging
     from tier0.common.settings import get_settings
-    from tier0.db.migrate import migrate as apply_migrations
+    from tier0.db.migrate import migrate_database
 
     settings = get_settings()
     configure_logging(settings.log_level)
-
-    async def run() -> list[str]:
-        conn = await asyncpg.connect(settings.postgres_dsn)
-        try:
-            return await apply_migrations(conn)
-        finally:
-            await conn.close()
-
-    applied = asyncio.run(run())
+    applied = asyncio.run(migrate_database(settings.postgres_dsn))
     console.print(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
 
 

@@ -3,16 +3,36 @@ embedding model, a small document index and a set of sample site images with sid
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tier0.db.migrate import migrate_database
 from tier0.images.samples import write_sample_images
 from tier0.rag.corpus import SAMPLE_DOCUMENTS, write_sample_corpus
 from tier0.rag.embeddings import LocalOnnxEmbedder
 from tier0.rag.ingest import ingest
+from tier0.stack.harness import Harness
 
 SMALL_CORPUS = ("INC-2026-022", "OPS-RB-204")
+
+
+@contextmanager
+def migrated_database(stack: Harness, prefix: str) -> Iterator[str]:
+    """DSN of a new database on the primary with every migration applied; dropped on exit."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    dsn = stack.postgres.create_database(name)
+    try:
+        asyncio.run(migrate_database(dsn))
+        yield dsn
+    finally:
+        stack.postgres.drop_database(name)
+
+
 SAMPLE_IMAGE_COUNT = 24
 
 

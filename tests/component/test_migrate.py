@@ -19,9 +19,8 @@ pytestmark = pytest.mark.component
 async def empty_database(stack: Harness) -> AsyncIterator[str]:
     """A fresh database on the primary, dropped afterwards."""
     name = f"migrate_{uuid.uuid4().hex[:10]}"
-    stack.postgres.primary.psql(f"CREATE DATABASE {name} OWNER tier0")
-    yield stack.postgres.dsn(stack.postgres.primary, name)
-    stack.postgres.primary.psql(f"DROP DATABASE {name} WITH (FORCE)")
+    yield stack.postgres.create_database(name)
+    stack.postgres.drop_database(name)
 
 
 async def test_migrations_apply_once_and_in_order(empty_database: str) -> None:

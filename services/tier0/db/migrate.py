@@ -80,6 +80,15 @@ async def migrate(conn: asyncpg.Connection) -> list[str]:
     return applied_now
 
 
+async def migrate_database(dsn: str) -> list[str]:
+    """Connect to ``dsn``, apply every pending migration, disconnect; the names applied now."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        return await migrate(conn)
+    finally:
+        await conn.close()
+
+
 def _check_unchanged(migration: Migration, recorded: str) -> None:
     if recorded != migration.checksum:
         raise RuntimeError(

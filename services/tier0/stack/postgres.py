@@ -151,6 +151,15 @@ class PostgresCluster:
         """DSN of the application user on one node."""
         return f"postgresql://{APP_USER}:{self.app_password}@{LOOPBACK}:{node.port}/{database}"
 
+    def create_database(self, name: str) -> str:
+        """A new database owned by the application user on the primary; returns its DSN."""
+        self.primary.psql(f'CREATE DATABASE "{name}" OWNER {APP_USER}')
+        return self.dsn(self.primary, name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop ``name``, ending any sessions still connected to it."""
+        self.primary.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def multihost_dsn(self, database: str = APP_DATABASE) -> str:
         """DSN listing both nodes; libpq and asyncpg pick the writable one."""
         hosts = ",".join(f"{LOOPBACK}:{n.port}" for n in (self.primary, self.replica))

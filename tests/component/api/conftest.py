@@ -102,11 +102,10 @@ async def wait_replicated(replica: str, query: str, expected: int) -> None:
 def database(stack: Harness) -> Iterator[Database]:
     name = f"api_{uuid.uuid4().hex[:10]}"
     pg = stack.postgres
-    pg.primary.psql(f"CREATE DATABASE {name} OWNER tier0")
-    db = Database(name, pg.dsn(pg.primary, name), pg.dsn(pg.replica, name))
+    db = Database(name, pg.create_database(name), pg.dsn(pg.replica, name))
     asyncio.run(_prepare(db.primary, db.replica))
     yield db
-    pg.primary.psql(f"DROP DATABASE {name} WITH (FORCE)")
+    pg.drop_database(name)
 
 
 def settings_for(

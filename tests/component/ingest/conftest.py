@@ -17,7 +17,7 @@ import pytest
 from component.ingest.helpers import Consumers
 from tier0.common.mqtt import MqttEndpoint, forget_session
 from tier0.common.postgres import create_pool
-from tier0.db.migrate import migrate
+from tier0.db.migrate import migrate_database
 from tier0.stack.harness import Harness
 from tier0_simulators.publisher import WindowedPublisher
 
@@ -31,19 +31,14 @@ def endpoint(stack: Harness) -> MqttEndpoint:
 async def pool(stack: Harness) -> AsyncIterator[asyncpg.Pool]:
     """A pool on a fresh, migrated database of its own (dropped afterwards)."""
     name = f"ingest_{uuid.uuid4().hex[:10]}"
-    stack.postgres.primary.psql(f"CREATE DATABASE {name} OWNER tier0")
-    dsn = stack.postgres.dsn(stack.postgres.primary, name)
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
+    dsn = stack.postgres.create_database(name)
+    await migrate_database(dsn)
     db_pool = await create_pool(dsn, min_size=1, max_size=4)
     try:
         yield db_pool
     finally:
         await db_pool.close()
-        stack.postgres.primary.psql(f"DROP DATABASE {name} WITH (FORCE)")
+        stack.postgres.drop_database(name)
 
 
 @pytest.fixture

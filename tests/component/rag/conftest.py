@@ -3,40 +3,26 @@ sample images come from ``tests/component/conftest.py``."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from fastapi.testclient import TestClient
 
+from component.conftest import migrated_database
 from tier0.common.settings import Settings
-from tier0.db.migrate import migrate
 from tier0.rag.cohere_backend import CohereSettings
 from tier0.rag.service.main import create_app
 from tier0.rag.service.settings import ServiceSettings
 from tier0.stack.harness import Harness
 
 
-async def _migrate(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 def database(stack: Harness) -> Iterator[str]:
     """DSN of a new, migrated database, dropped after the module."""
-    name = f"rag_{uuid.uuid4().hex[:10]}"
-    stack.postgres.primary.psql(f"CREATE DATABASE {name} OWNER tier0")
-    dsn = stack.postgres.dsn(stack.postgres.primary, name)
-    asyncio.run(_migrate(dsn))
-    yield dsn
-    stack.postgres.primary.psql(f"DROP DATABASE {name} WITH (FORCE)")
+    with migrated_database(stack, "rag") as dsn:
+        yield dsn
 
 
 def store_settings(stack: Harness, dsn: str, mongo_database: str) -> Settings:

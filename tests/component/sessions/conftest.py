@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
 
-from tier0.db.migrate import migrate
+from component.conftest import migrated_database
 from tier0.stack.harness import Harness
-
-
-async def _migrate(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await migrate(conn)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="module")
 def database(stack: Harness) -> Iterator[str]:
     """DSN of a new database on the primary with every migration applied."""
-    name = f"sessions_{uuid.uuid4().hex[:10]}"
-    stack.postgres.primary.psql(f"CREATE DATABASE {name} OWNER tier0")
-    dsn = stack.postgres.dsn(stack.postgres.primary, name)
-    asyncio.run(_migrate(dsn))
-    yield dsn
-    stack.postgres.primary.psql(f"DROP DATABASE {name} WITH (FORCE)")
+    with migrated_database(stack, "sessions") as dsn:
+        yield dsn
 
 
 @pytest.fixture
