@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -180,6 +181,29 @@ async def run(bench: Bench) -> list[dict[str, Any]]:
     return results
 
 
+# A status RTO this much above the sum of the steps it covers means a step was retried.
+RTO_SLACK_SECONDS = 1.0
+
+
+def keep_logs(root: Path) -> Path:
+    """Copy the operator's, Redis' and Sentinels' logs out of the temporary directory."""
+    kept = Path(tempfile.mkdtemp(prefix="tier0-bench-failover-logs-"))
+    for log in [root / "operator.log", *sorted((root / "redis").glob("*/*.log"))]:
+        if log.exists():
+            shutil.copy(log, kept / log.name)
+    return kept
+
+
+def anomalies(results: list[dict[str, Any]]) -> list[str]:
+    """Scenarios whose status RTO is well above their step times (before rejoin)."""
+    found = []
+    for r in results:
+        covered = sum(v for k, v in r["steps"].items() if v is not None and k != "rejoin")
+        if r["rto"] is not None and r["rto"] > covered + RTO_SLACK_SECONDS:
+            found.append(f"{r['scenario']}: RTO {r['rto']:.2f} s, steps {covered:.2f} s")
+    return found
+
+
 def report(results: list[dict[str, Any]]) -> None:
     floor = results[-1]["outage"] or 1e-9
     print(
@@ -201,11 +225,19 @@ def main() -> None:
         ControlPlane() as plane,
     ):
         bench = Bench(Path(tmp), plane)
+        results: list[dict[str, Any]] = []
         try:
             bench.start()
-            report(asyncio.run(run(bench)))
+            results = asyncio.run(run(bench))
+            report(results)
         finally:
             bench.stop()
+            kept = keep_logs(Path(tmp))
+            print(f"\noperator, Redis and Sentinel logs: {kept}")
+        found = anomalies(results)
+        if found:
+            print("\nRTO above the step times (a retry?):", *found, sep="\n  ")
+            print((kept / "operator.log").read_text(errors="replace"))
 
 
 if __name__ == "__main__":

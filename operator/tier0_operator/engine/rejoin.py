@@ -11,6 +11,7 @@ from tier0_operator.engine import pg
 from tier0_operator.engine.agent import AgentError
 from tier0_operator.engine.plan import Plan
 from tier0_operator.engine.runner import EngineContext
+from tier0_operator.engine.sentinel import wait_redis_replica
 from tier0_operator.waiting import WaitingOnRejoin
 
 log = structlog.get_logger(__name__)
@@ -21,10 +22,21 @@ SYNCHRONOUS_NAMES = "ANY 1 (*)"
 
 
 async def rejoin_old_primary(ctx: EngineContext, plan: Plan) -> Plan:
-    """Turn the old primary into a standby of the new one and wait until it streams."""
+    """Turn the old primary into a standby of the new one; Sentinel sees its Redis as a replica.
+
+    Both must hold before the next failover can run cleanly, so Ready waits for both.
+    """
+    async with asyncio.TaskGroup() as group:
+        group.create_task(_rejoin_postgres(ctx, plan))
+        group.create_task(wait_redis_replica(ctx, plan))
+    return await _restore_synchronous(ctx, plan)
+
+
+async def _rejoin_postgres(ctx: EngineContext, plan: Plan) -> None:
+    """The old primary streams from the new one (pg_rewind, else a fresh clone)."""
     # step 8a: nothing to do when it streams already (a resumed plan).
     if plan.source in await _streaming(ctx, plan.target):
-        return await _restore_synchronous(ctx, plan)
+        return
     # step 8b: a slot on the new primary keeps the WAL the old one will ask for; a checkpoint
     # writes its new timeline into pg_control, where pg_rewind looks for it.
     async with pg.superuser(ctx.region(plan.target).postgres, ctx.namespace, ctx.credentials) as c:
@@ -36,7 +48,6 @@ async def rejoin_old_primary(ctx: EngineContext, plan: Plan) -> Plan:
     await ctx.agent.follow(plan.source, source, slot=plan.source)
     await ctx.agent.start(plan.source)
     await _wait_streaming(ctx, plan)
-    return await _restore_synchronous(ctx, plan)
 
 
 async def _rewind_or_clone(ctx: EngineContext, plan: Plan) -> None:

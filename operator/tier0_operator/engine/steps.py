@@ -120,15 +120,18 @@ async def promote(ctx: EngineContext, plan: Plan) -> Plan:
 async def validate(ctx: EngineContext, plan: Plan) -> Plan:
     """Step 7: a write through the read-write path succeeds and is found on the target."""
     regions = ctx.spec.regions
-    conn = await asyncpg.connect(
-        host=[r.postgres.address(ctx.namespace) for r in regions],
-        port=[r.postgres.port for r in regions],
-        user=ctx.credentials.superuser,
-        password=ctx.credentials.superuser_password,
-        database="postgres",
-        target_session_attrs="read-write",
-        timeout=5,
-    )
+    try:
+        conn = await asyncpg.connect(
+            host=[r.postgres.address(ctx.namespace) for r in regions],
+            port=[r.postgres.port for r in regions],
+            user=ctx.credentials.superuser,
+            password=ctx.credentials.superuser_password,
+            database="postgres",
+            target_session_attrs="read-write",
+            timeout=5,
+        )
+    except asyncpg.TargetServerAttributeNotMatched as exc:
+        raise WaitingOnReplica(f"no region accepts writes yet: {exc}") from exc
     try:
         await pg.record_check(conn, plan.epoch, plan.target)
     finally:

@@ -5,8 +5,16 @@ from __future__ import annotations
 import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
-# Errors that mean "the server is not there (yet)", as during start-up or a failover.
-CONNECT_ERRORS = (OSError, asyncpg.CannotConnectNowError, asyncpg.PostgresConnectionError)
+# Errors that mean "the server is not there (yet)", as during start-up or a failover. A
+# multi-host DSN with target_session_attrs=read-write raises TargetServerAttributeNotMatched
+# (an InternalClientError, not a PostgresError) while no host is writable yet, as between the
+# fence and the promotion of a switchover.
+CONNECT_ERRORS = (
+    OSError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.TargetServerAttributeNotMatched,
+)
 
 
 async def create_pool(
