@@ -1,5 +1,9 @@
 """Baseline (a): the same broker and QoS 1 shared subscription, a subscriber that only parses.
 
+It uses the consumer's own MQTT client (``tier0.common.mqtt.new_client``, the batching paho
+client) and the same Receive Maximum (2 x the default batch), so the difference from "ours" is
+what ours does on top: validation, COPY batches, commit, then PUBACK.
+
 Run by the benchmark as ``python -m benchmarks.ingest.bare CLIENT_ID SUBSCRIPTION STATUS_FILE``
 with TIER0_MQTT_URL set; it rewrites STATUS_FILE (``{"count": n, "last": epoch}``) every 0.2 s.
 """
@@ -47,7 +51,9 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     start(client, endpoint, connect_properties(receive_maximum=4000))
     while not stop.wait(STATUS_EVERY_SECONDS):
-        status_file.write_text(json.dumps({"count": counter.count, "last": counter.last}))
+        partial = status_file.with_suffix(".tmp")  # readers never see a half-written file
+        partial.write_text(json.dumps({"count": counter.count, "last": counter.last}))
+        partial.replace(status_file)
     client.disconnect()
     client.loop_stop()
 

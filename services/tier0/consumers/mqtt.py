@@ -228,7 +228,9 @@ class MqttConsumer:
                 batch.dead_letters.append(DeadLetter(SOURCE, raw, outcome.text, topic))
             if message.qos > 0:
                 batch.acks.append((self._generation, message.mid))
-            full = len(batch) >= self.config.batch_size
+            # Signal once per batch (it grows by one under this lock), not once per message
+            # until the asyncio side takes it: each signal is a system call on that loop.
+            full = len(batch) == self.config.batch_size
         if full and self._loop is not None:
             self._loop.call_soon_threadsafe(self._full.set)
 
@@ -297,13 +299,10 @@ class MqttConsumer:
         return inserted
 
     def _ack(self, batch: Batch) -> None:
-        stale = 0
         with self._ack_lock:
-            for generation, mid in batch.acks:
-                if generation == self._generation:
-                    self._client.ack(mid, QOS)
-                else:
-                    stale += 1
+            current = [mid for generation, mid in batch.acks if generation == self._generation]
+            self._client.ack_many(current)
+        stale = len(batch.acks) - len(current)
         if stale:
             STALE_ACKS.inc(stale)
             log.info("not acking messages of a lost connection", count=stale)
