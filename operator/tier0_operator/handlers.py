@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,10 +15,11 @@ from tier0_operator.kube import KubeApi, KubeRouter, ObjectRef
 from tier0_operator.model import FORCE_ANNOTATION, GROUP, PLURAL, VERSION, Tier0RegionSpec
 from tier0_operator.reconcile import RegionMemory, observe, reconcile
 from tier0_operator.status import StatusWriter
-from tier0_operator.waiting import NotYet
+from tier0_operator.waiting import NotYet, backoff_delay
 
 RECONCILE_INTERVAL = 0.5
 OBSERVE_INTERVAL = 2.0
+# First retry after an unexpected error (an outage, a bug); doubled per consecutive failure.
 UNEXPECTED_ERROR_DELAY = 3.0
 
 
@@ -40,34 +42,42 @@ def configure_kopf(settings: kopf.OperatorSettings, **_: Any) -> None:
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=RECONCILE_INTERVAL, backoff=UNEXPECTED_ERROR_DELAY)
 async def reconcile_region(
-    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, memo: kopf.Memo, **_: Any
+    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, memo: kopf.Memo, retry: int = 0, **_: Any
 ) -> None:
     """Finish/start switchovers and watch the primary (level-triggered from status)."""
     ctx, api, ref, memory = await _prepare(spec, status, meta, memo)
-    await _guarded(memory, reconcile(ctx, api, ref, memory, int(meta.get("generation", 0))))
+    generation = int(meta.get("generation", 0))
+    await _guarded(memory, reconcile(ctx, api, ref, memory, generation), retry)
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=OBSERVE_INTERVAL, backoff=UNEXPECTED_ERROR_DELAY)
 async def observe_region(
-    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, memo: kopf.Memo, **_: Any
+    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, memo: kopf.Memo, retry: int = 0, **_: Any
 ) -> None:
-    """Replication lag and the Ready/Replicating conditions."""
+    """Replication lag, synchronous replication and the Ready/Replicating conditions."""
     ctx, _api, ref, memory = await _prepare(spec, status, meta, memo)
-    await _guarded(memory, observe(ctx, ref, memory))
+    await _guarded(memory, observe(ctx, ref, memory), retry)
 
 
-async def _guarded(memory: RegionMemory, work: Any) -> None:
-    """Expected waits and unexpected failures both become an Event and a delayed retry."""
+async def _guarded(memory: RegionMemory, work: Awaitable[None], retry: int) -> None:
+    """Any failure: Ready=False/StepFailed, a Warning Event, and a retry that backs off.
+
+    ``retry`` is kopf's count of this handler's consecutive failures (0 after a success), so
+    the delay doubles per failure up to ``waiting.MAX_RETRY_DELAY``: never a hot loop.
+    """
     try:
         await work
-    except NotYet as exc:
-        await memory.writer.warn(type(exc).__name__, str(exc))
-        raise kopf.TemporaryError(str(exc), delay=exc.delay) from exc
     except kopf.TemporaryError:
         raise
     except Exception as exc:
-        await memory.writer.warn("StepFailed", f"{type(exc).__name__}: {exc}")
-        raise kopf.TemporaryError(repr(exc), delay=UNEXPECTED_ERROR_DELAY) from exc
+        if isinstance(exc, NotYet):
+            base, reason = exc.delay, type(exc).__name__
+        else:
+            base, reason = UNEXPECTED_ERROR_DELAY, "StepFailed"
+        delay = backoff_delay(base, retry)
+        message = f"{type(exc).__name__}: {exc} (retry {retry + 1} in {delay:g} s)"
+        await memory.writer.step_failed(reason, message)
+        raise kopf.TemporaryError(message, delay=delay) from exc
 
 
 async def _prepare(

@@ -15,7 +15,8 @@ from tier0_operator.waiting import NoCandidate
 class Replication:
     primary_lsn: int
     lag_bytes: int
-    streaming: bool
+    streaming: bool  # every other region streams
+    standby_streams: bool  # at least one does (synchronous commit can be acknowledged)
     writable_region: str | None
 
 
@@ -82,5 +83,6 @@ async def observe_replication(ctx: EngineContext, primary: str) -> Replication |
         primary_lsn=lsn,
         lag_bytes=max(lags) if lags else 0,
         streaming=others <= streaming,
+        standby_streams=bool(others & streaming),
         writable_region=primary,
     )

@@ -21,6 +21,7 @@ from tier0_operator.engine.chain import run_failover
 from tier0_operator.engine.pg import format_lsn, parse_lsn
 from tier0_operator.engine.plan import FENCE, PLANNED_CHAIN, PROMOTE, VALIDATE, Plan
 from tier0_operator.engine.runner import EngineContext
+from tier0_operator.engine.synchronous import ensure_synchronous
 from tier0_operator.kube import KubeApi, ObjectRef
 from tier0_operator.probes import (
     choose_candidate,
@@ -29,7 +30,7 @@ from tier0_operator.probes import (
     probe_primary,
 )
 from tier0_operator.status import Condition, StatusWriter
-from tier0_operator.waiting import NotYet, WaitingOnReplica
+from tier0_operator.waiting import WaitingOnReplica
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +57,7 @@ async def reconcile(
     # step 1: a switchover/failover recorded in status is finished before anything else.
     plan = in_progress(status)
     if plan is not None:
-        await drive(ctx, api, ref, memory, plan)
+        await drive(ctx, api, ref, memory, plan, new=False)
         return
     # step 2: a new resource: find which region is the primary now.
     active = status.get("activeRegion")
@@ -67,7 +68,7 @@ async def reconcile(
     if ctx.spec.active_region != active:
         epoch = int(status.get("epoch", 0)) + 1
         plan = Plan(epoch, active, ctx.spec.active_region, FailoverReason.PLANNED)
-        await drive(ctx, api, ref, memory, plan)
+        await drive(ctx, api, ref, memory, plan, new=True)
         return
     # step 4: watch the primary; the spec as it stands is handled.
     await watch_primary(ctx, api, ref, memory, active)
@@ -76,16 +77,30 @@ async def reconcile(
 
 
 async def adopt(ctx: EngineContext, memory: RegionMemory) -> None:
+    """Record the writable region; synchronous replication as the spec asks, from the start."""
     writable = await find_writable(ctx)
     if writable is None:
         raise WaitingOnReplica("no region's PostgreSQL accepts writes yet")
+    seen = await observe_replication(ctx, writable)
+    if seen is not None:
+        await ensure_synchronous(ctx, writable, seen.standby_streams)
     await memory.writer.write(phase=Phase.READY, activeRegion=writable, epoch=0)
 
 
 async def drive(
-    ctx: EngineContext, api: KubeApi, ref: ObjectRef, memory: RegionMemory, plan: Plan
+    ctx: EngineContext,
+    api: KubeApi,
+    ref: ObjectRef,
+    memory: RegionMemory,
+    plan: Plan,
+    *,
+    new: bool,
 ) -> None:
-    """Run ``plan`` to its end, recording progress after every step."""
+    """Run ``plan`` to its end, recording progress after every step.
+
+    A ``new`` plan is recorded before its first step; a resumed one is in status already (not
+    rewriting it keeps a failed step's Ready=False/StepFailed from flapping on every retry).
+    """
     if plan.reason is FailoverReason.PRIMARY_LOST and ctx.spec.active_region != plan.target:
         # The desired region follows the failover, or a later pass would switch back.
         await api.patch_spec(ref, {"activeRegion": plan.target})
@@ -93,14 +108,9 @@ async def drive(
     async def save(progress: Plan) -> None:
         await record_progress(memory.writer, progress)
 
-    await save(plan)
-    try:
-        done = await run_failover(ctx, plan, save)
-    except NotYet as exc:
-        await memory.writer.write(
-            conditions=(Condition(ConditionType.READY, False, Reason.STEP_FAILED, str(exc)),)
-        )
-        raise
+    if new:
+        await save(plan)
+    done = await run_failover(ctx, plan, save)
     await record_done(memory.writer, done)
     memory.unhealthy_since = None
 
@@ -194,7 +204,7 @@ async def fail_over(
     epoch = int(memory.writer.current.get("epoch", 0)) + 1
     plan = Plan(epoch, lost, candidate, FailoverReason.PRIMARY_LOST, final_lsn=format_lsn(seen))
     log.warning("primary lost, failing over", lost=lost, candidate=candidate, epoch=epoch)
-    await drive(ctx, api, ref, memory, plan)
+    await drive(ctx, api, ref, memory, plan, new=True)
 
 
 def _status_lsn(status: Mapping[str, Any]) -> int:
@@ -203,7 +213,8 @@ def _status_lsn(status: Mapping[str, Any]) -> int:
 
 
 async def observe(ctx: EngineContext, ref: ObjectRef, memory: RegionMemory) -> None:
-    """Lag, Replicating and Ready while no failover runs (the primary probe handles outages)."""
+    """Lag, synchronous replication, Replicating and Ready while no failover runs (the primary
+    probe handles outages)."""
     status = memory.writer.current
     active = status.get("activeRegion")
     if active is None or in_progress(status) is not None:
@@ -213,6 +224,8 @@ async def observe(ctx: EngineContext, ref: ObjectRef, memory: RegionMemory) -> N
         return
     metrics.REPLICATION_LAG.labels(ref.name).set(seen.lag_bytes)
     memory.last_primary_lsn = max(memory.last_primary_lsn, seen.primary_lsn)
+    # Before Replicating=True is written: Ready then implies the spec's synchronous setting.
+    await ensure_synchronous(ctx, active, seen.standby_streams)
     reason = Reason.STREAMING if seen.streaming else Reason.NOT_STREAMING
     conditions = (
         Condition(ConditionType.READY, True, Reason.PRIMARY_WRITABLE, active),

@@ -2,9 +2,18 @@
 
 The engine raises them; the kopf layer turns them into ``kopf.TemporaryError(delay=...)`` plus a
 condition and an Event. Anything else that escapes a step is a bug or an outage and backs off too.
+Each state's ``delay`` is the first retry's; consecutive failures double it up to a cap.
 """
 
 from __future__ import annotations
+
+# No retry waits longer than this, however many failures came before.
+MAX_RETRY_DELAY = 30.0
+
+
+def backoff_delay(base: float, retry: int) -> float:
+    """Delay before retry number ``retry + 1``: ``base`` doubled per earlier failure, capped."""
+    return float(min(base * 2 ** min(retry, 16), MAX_RETRY_DELAY))
 
 
 class NotYet(Exception):
@@ -35,8 +44,6 @@ class WaitingOnRejoin(NotYet):
 
 class CandidateTooFarBehind(NotYet):
     """The best candidate lags beyond maxLagBytes and no force annotation is set."""
-
-    delay = 5.0
 
 
 class NoCandidate(NotYet):

@@ -6,19 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from kubernetes import client
 from operator_stores import LocalStores
+from prometheus_client.parser import text_string_to_metric_families
 
 from controlplane.kube import Namespace
 from tier0.stack.base import free_port
@@ -26,6 +29,16 @@ from tier0.stack.base import free_port
 GROUP, VERSION, PLURAL, NAME = "tier0.io", "v1alpha1", "tier0regions", "tier0"
 CRD_FILE = Path(__file__).resolve().parents[2] / "crds" / "tier0region.yaml"
 TIER0 = Path(sys.executable).parent / "tier0"
+T = TypeVar("T")
+
+
+def until(what: str, check: Callable[[], T], timeout: float = 10.0) -> T:
+    """Poll ``check`` until it returns something truthy; that value."""
+    deadline = time.monotonic() + timeout
+    while not (found := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return found
 
 
 @dataclass
@@ -100,8 +113,35 @@ class OperatorEnv:
         return "\n".join(text.splitlines()[-lines:])
 
     def patch_active(self, region: str) -> None:
-        patch = f'{{"spec":{{"activeRegion":"{region}"}}}}'
+        self.patch_spec({"activeRegion": region})
+
+    def patch_spec(self, spec: dict[str, Any]) -> None:
+        patch = json.dumps({"spec": spec})
         self.ns.run("kubectl", "patch", "t0r", NAME, "--type=merge", "-p", patch)
+
+    def annotate(self, key: str, value: str | None) -> None:
+        """Set (or with None remove) an annotation on the Tier0Region."""
+        change = f"{key}=" + value if value is not None else f"{key}-"
+        self.ns.run("kubectl", "annotate", "--overwrite", "t0r", NAME, change)
+
+    def events(self, reason: str) -> list[client.CoreV1Event]:
+        """Events about the Tier0Region with this reason, oldest first."""
+        found = self.core.list_namespaced_event(
+            self.ns.name, field_selector=f"involvedObject.name={NAME},reason={reason}"
+        ).items
+        return sorted(found, key=lambda e: e.metadata.creation_timestamp)
+
+    def metrics(self) -> dict[str, float]:
+        """The operator's /metrics, one entry per sample: ``name{label="value",...}``."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        samples = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+                samples[f"{sample.name}{{{labels}}}"] = sample.value
+        return samples
 
     def role_of(self, kind: str, name: str) -> str | None:
         read = self.core.read_namespaced_pod if kind == "pod" else self.core.read_namespaced_service

@@ -78,18 +78,25 @@ async def receiving(conn: asyncpg.Connection) -> bool:
 
 
 async def set_read_only(conn: asyncpg.Connection) -> None:
-    """New transactions on this server start read-only (survives a restart).
+    """New transactions on this server start read-only (survives a restart)."""
+    await _set_system(conn, "default_transaction_read_only", "on")
+
+
+async def _set_system(conn: asyncpg.Connection, setting: str, value: str) -> None:
+    """``ALTER SYSTEM SET`` and reload; no-op when already in effect.
 
     Waits until this session sees the reloaded value: the postmaster has then re-read the file,
-    so every backend forked from now on starts read-only.
+    so every backend forked from now on has it.
     """
-    await conn.execute("ALTER SYSTEM SET default_transaction_read_only = on")
+    if await conn.fetchval(f"SHOW {setting}") == value:
+        return
+    await conn.execute(f"ALTER SYSTEM SET {setting} = '{value}'")
     await conn.execute("SELECT pg_reload_conf()")
     for _ in range(200):
-        if await conn.fetchval("SHOW default_transaction_read_only") == "on":
+        if await conn.fetchval(f"SHOW {setting}") == value:
             return
         await asyncio.sleep(0.01)
-    raise TimeoutError("default_transaction_read_only did not take effect")
+    raise TimeoutError(f"{setting} = '{value}' did not take effect")
 
 
 async def terminate_clients(conn: asyncpg.Connection) -> int:
@@ -114,10 +121,7 @@ async def promote(conn: asyncpg.Connection) -> bool:
 
 async def set_synchronous(conn: asyncpg.Connection, names: str) -> None:
     """``synchronous_standby_names`` (``''`` turns synchronous commit off)."""
-    current = await conn.fetchval("SHOW synchronous_standby_names")
-    if current != names:
-        await conn.execute(f"ALTER SYSTEM SET synchronous_standby_names = '{names}'")
-        await conn.execute("SELECT pg_reload_conf()")
+    await _set_system(conn, "synchronous_standby_names", names)
 
 
 async def ensure_slot(conn: asyncpg.Connection, slot: str) -> None:

@@ -12,13 +12,12 @@ from tier0_operator.engine.agent import AgentError
 from tier0_operator.engine.plan import Plan
 from tier0_operator.engine.runner import EngineContext
 from tier0_operator.engine.sentinel import wait_redis_replica
+from tier0_operator.engine.synchronous import ensure_synchronous
 from tier0_operator.waiting import WaitingOnRejoin
 
 log = structlog.get_logger(__name__)
 
 STREAMING_POLL_SECONDS = 20.0
-# Any one standby acknowledges a commit: with two regions that is the other region.
-SYNCHRONOUS_NAMES = "ANY 1 (*)"
 
 
 async def rejoin_old_primary(ctx: EngineContext, plan: Plan) -> Plan:
@@ -29,7 +28,9 @@ async def rejoin_old_primary(ctx: EngineContext, plan: Plan) -> Plan:
     async with asyncio.TaskGroup() as group:
         group.create_task(_rejoin_postgres(ctx, plan))
         group.create_task(wait_redis_replica(ctx, plan))
-    return await _restore_synchronous(ctx, plan)
+    # step 8c: a standby streams again, so commits can wait for it (spec.failover.synchronous).
+    await ensure_synchronous(ctx, plan.target, standby_streams=True)
+    return plan
 
 
 async def _rejoin_postgres(ctx: EngineContext, plan: Plan) -> None:
@@ -71,11 +72,3 @@ async def _wait_streaming(ctx: EngineContext, plan: Plan) -> None:
 async def _streaming(ctx: EngineContext, primary: str) -> set[str]:
     async with pg.superuser(ctx.region(primary).postgres, ctx.namespace, ctx.credentials) as conn:
         return await pg.streaming_standbys(conn)
-
-
-async def _restore_synchronous(ctx: EngineContext, plan: Plan) -> Plan:
-    """With a standby streaming again, commits can wait for it (spec.failover.synchronous)."""
-    names = SYNCHRONOUS_NAMES if ctx.spec.failover.synchronous else ""
-    async with pg.superuser(ctx.region(plan.target).postgres, ctx.namespace, ctx.credentials) as c:
-        await pg.set_synchronous(c, names)
-    return plan

@@ -34,14 +34,17 @@ CATCH_UP_POLL_SECONDS = 3.0
 
 async def precheck(ctx: EngineContext, plan: Plan) -> Plan:
     """Step 1: the target is reachable, a replica (or already promoted) and close enough."""
+    planned = plan.reason is FailoverReason.PLANNED
     # step 1a: a target that already left recovery was promoted by this plan before a restart.
     try:
         async with _connect(ctx, plan.target) as conn:
             if not await pg.in_recovery(conn):
                 return plan
-            if plan.reason is FailoverReason.PLANNED and not await pg.receiving(conn):
+            if planned and not await pg.receiving(conn):
                 raise WaitingOnReplica(f"{plan.target} is not streaming")
-            position = await pg.wal_position(conn)
+            # Planned: catch-up waits for replay (the primary is fenced meanwhile), so replay lag
+            # counts. Unplanned: promotion replays everything received first.
+            position = await (pg.replay_position(conn) if planned else pg.wal_position(conn))
     except pg.UNREACHABLE as exc:
         raise WaitingOnReplica(f"{plan.target} is unreachable: {exc}") from exc
     # step 1b: lag against the old primary (live, or last seen for an unplanned failover).
