@@ -98,6 +98,16 @@ async def wait_replicated(replica: str, query: str, expected: int) -> None:
             await conn.close()
 
 
+async def wait_for_replica(database: Database) -> None:
+    """Until the replica has replayed everything written on the primary so far."""
+    primary = await asyncpg.connect(database.primary)
+    try:
+        lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+    finally:
+        await primary.close()
+    await wait_replicated(database.replica, f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'", True)
+
+
 @pytest.fixture(scope="module")
 def database(stack: Harness) -> Iterator[Database]:
     name = f"api_{uuid.uuid4().hex[:10]}"

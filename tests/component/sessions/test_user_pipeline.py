@@ -4,53 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aio_pika
 import asyncpg
 import pytest
 
-from tier0.consumers.rabbitmq import SessionConsumer
 from tier0.sessions.topology import dead_letter_queue
 from tier0.stack.harness import Harness
 from tier0_simulators.users import ActivityPublisher, UserPopulation, simulate_users
 
+from .conftest import Runner, wait_for_counts
+
 pytestmark = pytest.mark.component
-
-Runner = Callable[[str], Awaitable[SessionConsumer]]
-
-
-@pytest.fixture
-async def run_consumer(stack: Harness, pool: asyncpg.Pool) -> AsyncIterator[Runner]:
-    """Start consumers in the background; they are stopped (and drained) after the test."""
-    stop = asyncio.Event()
-    tasks: list[asyncio.Task[None]] = []
-
-    async def start(queue: str) -> SessionConsumer:
-        consumer = SessionConsumer(amqp_url=stack.rabbitmq.url, pool=pool, queue=queue)
-        tasks.append(asyncio.create_task(consumer.run(stop)))
-        await asyncio.wait_for(consumer.ready.wait(), 30)
-        return consumer
-
-    yield start
-    stop.set()
-    await asyncio.wait_for(asyncio.gather(*tasks), 30)
-
-
-async def session_counts(pool: asyncpg.Pool) -> Counter[tuple[str, str]]:
-    rows = await pool.fetch("SELECT region, state, count(*) AS n FROM user_sessions GROUP BY 1, 2")
-    return Counter({(r["region"], r["state"]): r["n"] for r in rows})
-
-
-async def wait_for_counts(
-    pool: asyncpg.Pool, expected: Counter[tuple[str, str]], within: float = 60.0
-) -> Counter[tuple[str, str]]:
-    deadline = time.monotonic() + within
-    while (found := await session_counts(pool)) != expected and time.monotonic() < deadline:
-        await asyncio.sleep(0.2)
-    return found
 
 
 async def queue_depth(url: str, queue: str) -> int:
