@@ -21,13 +21,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.failover.writer import Writer
 from kubernetes import client
 
 from tier0.stack.base import LOOPBACK, generate_password
 from tier0.stack.controlplane import ControlPlane
 from tier0.stack.postgres import PostgresCluster, PostgresNode, bindir
 from tier0.stack.redis import RedisGroup
+from tier0.stack.writer import Writer
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUP, VERSION, PLURAL, NAME, NS = "tier0.io", "v1alpha1", "tier0regions", "tier0", "tier0"
@@ -131,7 +131,7 @@ class Bench:
 
 async def scenario(bench: Bench, name: str, act: Any, check_region: str) -> dict[str, Any]:
     """Run ``act`` under a write load; the client's view and the operator's step timings."""
-    async with Writer(bench.cluster.multihost_dsn()) as writer:
+    async with Writer(bench.cluster.multihost_dsn(), table="bench_acked") as writer:
         await asyncio.sleep(2.0)
         started = time.monotonic()
         status = await act()

@@ -3,9 +3,6 @@ separate process (so tests can kill -9 it and start another)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import itertools
 import json
 import os
 import signal
@@ -18,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 from kubernetes import client
 from operator_stores import LocalStores
 from prometheus_client.parser import text_string_to_metric_families
@@ -166,54 +162,3 @@ def create_region_objects(env: OperatorEnv, spec: dict[str, Any]) -> None:
     body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Tier0Region"}
     body |= {"metadata": {"name": NAME}, "spec": spec}
     env.custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, body)
-
-
-class Writer:
-    """Inserts increasing ids through a multi-host DSN (follows the writable server) and keeps
-    the time of every acknowledged commit."""
-
-    def __init__(self, dsn: str) -> None:
-        self.dsn = dsn
-        self.acked: list[tuple[int, float]] = []
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Writer:
-        conn = await asyncpg.connect(self.dsn)
-        await conn.execute("CREATE TABLE IF NOT EXISTS acked (id bigint PRIMARY KEY)")
-        self.next_id = int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM acked")) + 1
-        await conn.close()
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        self._stop.set()
-        if self._task is not None:
-            await self._task
-
-    def longest_gap_after(self, since: float) -> float:
-        times = [since] + [t for _, t in self.acked if t >= since]
-        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
-
-    async def _run(self) -> None:
-        conn: asyncpg.Connection | None = None
-        while not self._stop.is_set():
-            try:
-                if conn is None:
-                    conn = await asyncpg.connect(self.dsn, timeout=1)
-                await conn.execute("INSERT INTO acked VALUES ($1)", self.next_id)
-                self.acked.append((self.next_id, time.monotonic()))
-            except (
-                OSError,
-                asyncpg.PostgresError,
-                asyncpg.InterfaceError,
-                asyncpg.InternalClientError,
-            ):
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await conn.close(timeout=0.5)
-                conn = None
-                await asyncio.sleep(0.01)
-            self.next_id += 1
-        if conn is not None:
-            await conn.close()

@@ -7,7 +7,6 @@ the primary to region2 step by step, then the whole chain moves it back under a 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 import redis
 from operator_stores import LocalStores
 
+from tier0.stack.writer import Writer
 from tier0_operator.conditions import FailoverReason
 from tier0_operator.engine import pg, steps
 from tier0_operator.engine.agent import LocalNodeAgent
@@ -92,53 +92,22 @@ async def test_rejoin_streams_from_the_new_primary(ctx: EngineContext, stores: L
 async def test_whole_chain_loses_no_acknowledged_write(
     ctx: EngineContext, stores: LocalStores, router: RecordingRouter
 ) -> None:
-    acked: list[int] = []
-    stop = asyncio.Event()
-    writer = asyncio.create_task(_write_until(stores.cluster.multihost_dsn(), acked, stop))
-    await asyncio.sleep(0.5)
     saved: list[Plan] = []
 
     async def save(plan: Plan) -> None:
         saved.append(plan)
 
     plan = Plan(2, "region2", "region1", FailoverReason.PLANNED)
-    done = await run_failover(ctx, plan, save)
-    await asyncio.sleep(0.5)
-    stop.set()
-    await writer
+    async with Writer(stores.cluster.multihost_dsn()) as writer:
+        await asyncio.sleep(0.5)
+        done = await run_failover(ctx, plan, save)
+        await asyncio.sleep(0.5)
     assert done.step == DONE
     assert set(done.steps) == set(plan.chain)
     assert router.calls[-1] == ("region1", ["region2"])
-    rows = stores.nodes["region1"].psql("SELECT id FROM acked WHERE id >= 1000000", "tier0")
-    assert set(acked) <= {int(x) for x in rows.split()}, "acknowledged writes were lost"
-    assert len(acked) > 20
+    lost = await writer.lost(stores.cluster.dsn(stores.nodes["region1"]))
+    assert lost == 0, "acknowledged writes were lost"
+    assert len(writer.acked) > 20
     with redis.Redis("127.0.0.1", stores.redis.sentinel_ports[0]) as sentinel:
         reported = sentinel.sentinel_get_master_addr_by_name("tier0")
     assert int(reported[1]) == stores.redis.master_port
-
-
-async def _write_until(dsn: str, acked: list[int], stop: asyncio.Event) -> None:
-    """Insert increasing ids through a connection that follows the writable server."""
-    next_id = 1_000_000
-    conn: asyncpg.Connection | None = None
-    while not stop.is_set():
-        try:
-            if conn is None:
-                conn = await asyncpg.connect(dsn, timeout=2)
-            await conn.execute("INSERT INTO acked VALUES ($1)", next_id)
-            acked.append(next_id)
-            next_id += 1
-        except (
-            OSError,
-            asyncpg.PostgresError,
-            asyncpg.InterfaceError,
-            asyncpg.InternalClientError,
-        ):
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close(timeout=0.5)
-            conn = None
-            next_id += 1
-            await asyncio.sleep(0.02)
-    if conn is not None:
-        await conn.close()

@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 import redis
-from operator_env import OperatorEnv, Writer, create_region_objects, until
+from operator_env import OperatorEnv, create_region_objects, until
 from operator_stores import LocalStores
 
 from controlplane.kube import Namespace
+from tier0.stack.writer import Writer
 
 pytestmark = [pytest.mark.operator, pytest.mark.controlplane]
 

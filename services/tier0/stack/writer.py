@@ -1,4 +1,8 @@
-"""A client committing as fast as it can through a DSN that follows the writable server."""
+"""A client committing as fast as it can through a DSN that follows the writable server.
+
+The failover tests and benchmark measure with it: the time of every acknowledged commit gives
+the client-observed write outage, and reading every acknowledged id back gives lost writes.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,9 @@ RETRYABLE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.Int
 class Writer:
     """Inserts increasing ids (one commit each); reconnects on any error; records acks."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, table: str = "acked") -> None:
         self.dsn = dsn
+        self.table = table
         self.acked: list[tuple[int, float]] = []
         self.next_id = 1
         self._stop = asyncio.Event()
@@ -24,8 +29,9 @@ class Writer:
 
     async def __aenter__(self) -> Writer:
         conn = await asyncpg.connect(self.dsn)
-        await conn.execute("CREATE TABLE IF NOT EXISTS bench_acked (id bigint PRIMARY KEY)")
-        self.next_id = int(await conn.fetchval("SELECT coalesce(max(id), 0) FROM bench_acked")) + 1
+        await conn.execute(f"CREATE TABLE IF NOT EXISTS {self.table} (id bigint PRIMARY KEY)")
+        query = f"SELECT coalesce(max(id), 0) FROM {self.table}"
+        self.next_id = int(await conn.fetchval(query)) + 1
         await conn.close()
         self._task = asyncio.create_task(self._run())
         return self
@@ -47,7 +53,7 @@ class Writer:
     async def lost(self, dsn: str) -> int:
         """Acknowledged ids missing on the server at ``dsn`` (read back every one)."""
         conn = await asyncpg.connect(dsn)
-        found = {r["id"] for r in await conn.fetch("SELECT id FROM bench_acked")}
+        found = {r["id"] for r in await conn.fetch(f"SELECT id FROM {self.table}")}
         await conn.close()
         return sum(1 for i, _ in self.acked if i not in found)
 
@@ -57,7 +63,7 @@ class Writer:
             try:
                 if conn is None:
                     conn = await asyncpg.connect(self.dsn, timeout=1)
-                await conn.execute("INSERT INTO bench_acked VALUES ($1)", self.next_id)
+                await conn.execute(f"INSERT INTO {self.table} VALUES ($1)", self.next_id)
                 self.acked.append((self.next_id, time.monotonic()))
             except RETRYABLE:
                 if conn is not None:
