@@ -10,6 +10,7 @@ import pytest
 from kubernetes import client
 
 from controlplane.kube import Namespace, api_client, fresh_namespace
+from tier0.rag.embeddings import LocalOnnxEmbedder
 from tier0.stack.controlplane import ControlPlane
 from tier0.stack.harness import Harness
 
@@ -53,6 +54,12 @@ def namespace(
     """A fresh namespace and a kubeconfig path whose context defaults to it."""
     with fresh_namespace(control_plane, admin_api, tmp_path) as created:
         yield created
+
+
+@pytest.fixture(scope="session")
+def local_embedder() -> LocalOnnxEmbedder:
+    """The local ONNX embedding model, loaded once for the unit and component suites."""
+    return LocalOnnxEmbedder()
 
 
 def pytest_terminal_summary(

@@ -37,11 +37,6 @@ SAMPLE_IMAGE_COUNT = 24
 
 
 @pytest.fixture(scope="session")
-def local_embedder() -> LocalOnnxEmbedder:
-    return LocalOnnxEmbedder()
-
-
-@pytest.fixture(scope="session")
 def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("rag-corpus")
     docs = tuple(d for d in SAMPLE_DOCUMENTS if d.filename.startswith(SMALL_CORPUS))

@@ -24,8 +24,8 @@ def document_named(prefix: str) -> SampleDocument:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> LocalOnnxEmbedder:
-    return LocalOnnxEmbedder()
+def embedder(local_embedder: LocalOnnxEmbedder) -> LocalOnnxEmbedder:
+    return local_embedder
 
 
 @pytest.fixture(scope="session")
