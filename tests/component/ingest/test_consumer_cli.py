@@ -184,10 +184,11 @@ async def test_sigterm_mid_stream_flushes_and_a_restart_delivers_the_rest(
         code, _ = await second.terminate()
         assert code == 0, second.log_path.read_text()
         resumed = second.final_stats()
-        # The session held exactly what the first consumer had not acknowledged: nothing it
-        # committed came back (no duplicates), nothing it acknowledged is missing (exact count).
-        assert resumed["received"] == published - written
-        assert resumed["duplicates"] == 0
+        # The session held what the first consumer had not acknowledged. Under load the
+        # PUBACKs of its last batch can miss the disconnect (seen once in CI: 515 of them); those
+        # readings come back and the unique key absorbs them as counted duplicates. So the new
+        # rows are exactly the rest, and nothing acknowledged is missing (exact counts below).
+        assert resumed["received"] - resumed["duplicates"] == published - written
         assert resumed["rejected"] == 2
         assert await count(pool, "device_telemetry") == streamed
         assert await count(pool, "dead_letters") == 3 + 2
