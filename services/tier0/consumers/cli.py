@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tier0.common.cli_options import OpsHost, OpsPort
+
 if TYPE_CHECKING:
     from tier0.consumers.mqtt import ConsumerConfig
 
@@ -35,10 +37,8 @@ def consume_mqtt(
     flush_seconds: Annotated[
         float, typer.Option(min=0.001, help="Max wait to fill a batch.")
     ] = 0.2,
-    ops_port: Annotated[
-        int, typer.Option(envvar="TIER0_OPS_PORT", help="Port of /health and /metrics.")
-    ] = DEFAULT_OPS_PORT,
-    ops_host: Annotated[str, typer.Option(help="Address of /health and /metrics.")] = "0.0.0.0",
+    ops_port: OpsPort = DEFAULT_OPS_PORT,
+    ops_host: OpsHost = "0.0.0.0",
 ) -> None:
     """Ingest telemetry from TIER0_MQTT_URL (shared subscription) into TIER0_POSTGRES_DSN."""
     from tier0.common.logging import configure_logging

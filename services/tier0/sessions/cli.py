@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from tier0.common.cli_options import OpsHost, OpsPort
 from tier0.sessions.topology import QUEUE
 
 DEFAULT_OPS_PORT = 9109
@@ -25,10 +26,8 @@ def consume_rabbitmq(
     queue: Annotated[str, typer.Option(help="Queue to consume.")] = QUEUE,
     prefetch: Annotated[int, typer.Option(min=1, help="Unacknowledged messages in flight.")] = 200,
     batch_size: Annotated[int, typer.Option(min=1, help="Messages per transaction.")] = 100,
-    ops_port: Annotated[
-        int, typer.Option(envvar="TIER0_OPS_PORT", help="Port of /health and /metrics.")
-    ] = DEFAULT_OPS_PORT,
-    ops_host: Annotated[str, typer.Option(help="Address of /health and /metrics.")] = "0.0.0.0",
+    ops_port: OpsPort = DEFAULT_OPS_PORT,
+    ops_host: OpsHost = "0.0.0.0",
 ) -> None:
     """User activity from TIER0_AMQP_URL into user_sessions (TIER0_POSTGRES_DSN)."""
     from tier0.common.logging import configure_logging
