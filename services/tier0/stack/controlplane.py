@@ -17,12 +17,20 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from tier0.setup import gotools
-from tier0.stack.base import LOOPBACK, ServerProcess, StartupError, free_port, log_tail
+from tier0.stack.base import (
+    LOOPBACK,
+    ServerProcess,
+    StartupError,
+    free_port,
+    log_tail,
+    start_on_free_ports,
+)
 from tier0.stack.kubepki import CertificateAuthority, KeyPair, service_account_key
 
 log = logging.getLogger(__name__)
@@ -257,15 +265,32 @@ class ControlPlane:
         # Keep the logs when the block failed: they are what explains the failure.
         self.stop(keep=self.keep or exc_type is not None)
 
-    def _launch(self, name: str, argv: list[str], port: int) -> ServerProcess:
-        server = ServerProcess(name=name, argv=argv, port=port, workdir=self.root)
+    def _launch(
+        self, name: str, argv_for: Callable[[list[int]], list[str]], ports: int = 1
+    ) -> ServerProcess:
+        """Start ``argv_for(ports)`` on fresh ports, ready once the first accepts connections;
+        new ports and a new argv when one of them turns out taken."""
+        picked = [free_port() for _ in range(ports)]
+
+        def build() -> ServerProcess:
+            return ServerProcess(
+                name=name, argv=argv_for(picked), port=picked[0], workdir=self.root
+            )
+
+        def repick() -> None:
+            picked[:] = [free_port() for _ in range(ports)]
+
+        server = start_on_free_ports(build, repick)
         self._servers.append(server)
-        return server.start()
+        return server
 
     def _start_etcd(self, etcd: Path) -> str:
-        client, peer = free_port(), free_port()
+        server = self._launch("etcd", lambda ports: self._etcd_argv(etcd, *ports), ports=2)
+        return f"http://{LOOPBACK}:{server.port}"
+
+    def _etcd_argv(self, etcd: Path, client: int, peer: int) -> list[str]:
         client_url, peer_url = f"http://{LOOPBACK}:{client}", f"http://{LOOPBACK}:{peer}"
-        argv = [
+        return [
             str(etcd),
             "--name=tier0",
             f"--data-dir={self.root / 'etcd-data'}",
@@ -278,18 +303,23 @@ class ControlPlane:
             "--unsafe-no-fsync",
             "--log-level=warn",
         ]
-        self._launch("etcd", argv, client)
-        return client_url
 
     def _start_apiserver(self, apiserver: Path, etcd_url: str) -> None:
-        self.apiserver_port = free_port()
+        server = self._launch(
+            "kube-apiserver", lambda ports: self._apiserver_argv(apiserver, etcd_url, ports[0])
+        )
+        self.apiserver_port = server.port
+        # The port opens seconds before the post-start hooks (RBAC roles, CRD APIs) finish.
+        self._wait_ok(server, "/readyz")
+
+    def _apiserver_argv(self, apiserver: Path, etcd_url: str, port: int) -> list[str]:
         pki = self.pki
-        argv = [
+        return [
             str(apiserver),
             f"--etcd-servers={etcd_url}",
             f"--bind-address={LOOPBACK}",
             f"--advertise-address={LOOPBACK}",
-            f"--secure-port={self.apiserver_port}",
+            f"--secure-port={port}",
             f"--tls-cert-file={pki.serving_cert}",
             f"--tls-private-key-file={pki.serving_key}",
             f"--client-ca-file={pki.ca_cert}",
@@ -312,9 +342,6 @@ class ControlPlane:
             f"--cert-dir={self.root / 'apiserver-certs'}",
             "--profiling=false",
         ]
-        # The port opens seconds before the post-start hooks (RBAC roles, CRD APIs) finish.
-        self._launch("kube-apiserver", argv, self.apiserver_port)
-        self._wait_ok(self._servers[-1], "/readyz")
 
     def _start_controller_manager(self, controller_manager: Path) -> None:
         pki = self.pki
@@ -325,8 +352,19 @@ class ControlPlane:
             user="system:kube-controller-manager",
             client=pki.controller_manager,
         )
-        port = free_port()
-        argv = [
+        server = self._launch(
+            "kube-controller-manager",
+            lambda ports: self._controller_manager_argv(controller_manager, kubeconfig, ports[0]),
+        )
+        # The port opens before the controllers run; the first thing the serviceaccount
+        # controller does is give `default` its account, which Pods need to be admitted.
+        self._wait_ok(server, "/api/v1/namespaces/default/serviceaccounts/default")
+
+    def _controller_manager_argv(
+        self, controller_manager: Path, kubeconfig: Path, port: int
+    ) -> list[str]:
+        pki = self.pki
+        return [
             str(controller_manager),
             f"--kubeconfig={kubeconfig}",
             f"--authentication-kubeconfig={kubeconfig}",
@@ -346,10 +384,6 @@ class ControlPlane:
             # Its default is under /usr/libexec, which it would create on the host.
             f"--flex-volume-plugin-dir={self.root / 'flexvolume'}",
         ]
-        self._launch("kube-controller-manager", argv, port)
-        # The port opens before the controllers run; the first thing the serviceaccount
-        # controller does is give `default` its account, which Pods need to be admitted.
-        self._wait_ok(self._servers[-1], "/api/v1/namespaces/default/serviceaccounts/default")
 
     def _ssl_context(self) -> ssl.SSLContext:
         """Verifies the server against our CA and presents the admin client certificate."""

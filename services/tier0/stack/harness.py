@@ -36,7 +36,8 @@ class Harness:
         self.mosquitto = Mosquitto(self.root / "mosquitto")
         self.rabbitmq = RabbitMQ(self.root / "rabbitmq")
         self.ferretdb = FerretDB(
-            self.root / "ferretdb", self.postgres.dsn(self.postgres.primary, FERRETDB_DATABASE)
+            self.root / "ferretdb",
+            lambda: self.postgres.dsn(self.postgres.primary, FERRETDB_DATABASE),
         )
         self.startup_seconds = 0.0
 

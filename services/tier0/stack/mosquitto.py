@@ -14,6 +14,7 @@ from tier0.stack.base import (
     find_binary,
     free_port,
     generate_password,
+    start_on_free_ports,
 )
 
 MQTT_USER = "tier0"
@@ -43,6 +44,13 @@ class Mosquitto:
         )
         if proc.returncode != 0:
             raise StartupError(f"mosquitto_passwd failed: {proc.stderr.strip()}")
+        self.process = start_on_free_ports(lambda: self._server(passwords), self._repick_port)
+
+    def _repick_port(self) -> None:
+        self.port = free_port()
+
+    def _server(self, passwords: Path) -> ServerProcess:
+        """The broker on ``self.port``, its configuration (which holds the port) written anew."""
         config = self.root / "mosquitto.conf"
         config.write_text(
             f"listener {self.port} {LOOPBACK}\n"
@@ -62,7 +70,7 @@ class Mosquitto:
             "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
         )
         argv = [find_binary("mosquitto", "/usr/sbin/mosquitto"), "-c", str(config)]
-        self.process = ServerProcess("mosquitto", argv, self.port, self.root).start()
+        return ServerProcess("mosquitto", argv, self.port, self.root)
 
     def stop(self) -> None:
         if self.process is not None:

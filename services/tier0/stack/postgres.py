@@ -17,6 +17,7 @@ from tier0.stack.base import (
     StartupError,
     free_port,
     generate_password,
+    start_on_free_ports,
 )
 
 APP_USER = "tier0"
@@ -90,13 +91,19 @@ class PostgresNode:
     def start(self, timeout: float = 60.0) -> None:
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         self.run_as.own(self.root)
+        self.process = start_on_free_ports(lambda: self._server(timeout), self._repick_port)
+        self.wait_ready(timeout)
+
+    def _repick_port(self) -> None:
+        self.port = free_port()
+        self.configure({"port": str(self.port)})
+
+    def _server(self, timeout: float) -> ServerProcess:
         argv = self.run_as.wrap([str(bindir() / "postgres"), "-D", str(self.datadir)])
         # SIGINT is PostgreSQL's "fast" shutdown: no waiting for clients to disconnect.
-        self.process = ServerProcess(
+        return ServerProcess(
             self.name, argv, self.port, self.root, stop_signal=signal.SIGINT, timeout=timeout
         )
-        self.process.start()
-        self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until the server accepts connections (a standby once it is consistent)."""

@@ -13,6 +13,7 @@ from tier0.stack.base import (
     StartupError,
     free_port,
     generate_password,
+    start_on_free_ports,
 )
 
 AMQP_USER = "tier0"
@@ -63,6 +64,14 @@ class RabbitMQ:
     def start(self, timeout: float = 120.0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "enabled_plugins").write_text("[].\n")
+        self.process = start_on_free_ports(lambda: self._server(timeout), self._repick_ports)
+
+    def _repick_ports(self) -> None:
+        # Any of the three may be the taken one; the node name follows the AMQP port.
+        self.port, self.dist_port, self.epmd_port = free_port(), free_port(), free_port()
+
+    def _server(self, timeout: float) -> ServerProcess:
+        """The node on the current ports: its config file and environment written anew."""
         (self.root / "rabbitmq.conf").write_text(
             f"listeners.tcp.default = {LOOPBACK}:{self.port}\n"
             f"default_user = {AMQP_USER}\n"
@@ -77,10 +86,9 @@ class RabbitMQ:
             "disk_free_limit.absolute = 50MB\n"
         )
         argv = [server_script()]
-        self.process = ServerProcess(
+        return ServerProcess(
             "rabbitmq", argv, self.port, self.root, env=self.environment(), timeout=timeout
         )
-        self.process.start()
 
     def stop(self) -> None:
         if self.process is not None:

@@ -16,6 +16,7 @@ from tier0.stack.base import (
     find_binary,
     free_port,
     generate_password,
+    start_on_free_ports,
 )
 
 MASTER_NAME = "tier0"
@@ -43,8 +44,10 @@ class RedisGroup:
         return [(LOOPBACK, port) for port in self.sentinel_ports]
 
     def start(self, timeout: float = 30.0) -> None:
-        self._start_data_node("redis-region1", self.master_port, replica_of=None)
-        self._start_data_node("redis-region2", self.replica_port, replica_of=self.master_port)
+        # One after the other: the replica's argv and the Sentinels' configs name the master's
+        # port, which is only final once the master has started.
+        self._start_data_node("redis-region1", replica=False)
+        self._start_data_node("redis-region2", replica=True)
         with ThreadPoolExecutor(SENTINEL_COUNT) as pool:
             list(pool.map(self._start_sentinel, range(SENTINEL_COUNT)))
         self.wait_discovered(timeout)
@@ -56,18 +59,34 @@ class RedisGroup:
     def process(self, name: str) -> ServerProcess:
         return next(p for p in self.processes if p.name == name)
 
-    def _start_data_node(self, name: str, port: int, replica_of: int | None) -> None:
-        workdir = self.root / name
-        argv = [find_binary("redis-server"), "--port", str(port), "--bind", LOOPBACK]
-        argv += ["--dir", str(workdir), "--save", "", "--appendonly", "no"]
-        # Both nodes carry both passwords: either may become master after a failover.
-        argv += ["--requirepass", self.password, "--masterauth", self.password]
-        if replica_of is not None:
-            argv += ["--replicaof", LOOPBACK, str(replica_of)]
-        process = ServerProcess(name, argv, port, workdir)
-        self.processes.append(process.start())
+    def _start_data_node(self, name: str, *, replica: bool) -> None:
+        def build() -> ServerProcess:
+            port = self.replica_port if replica else self.master_port
+            workdir = self.root / name
+            argv = [find_binary("redis-server"), "--port", str(port), "--bind", LOOPBACK]
+            argv += ["--dir", str(workdir), "--save", "", "--appendonly", "no"]
+            # Both nodes carry both passwords: either may become master after a failover.
+            argv += ["--requirepass", self.password, "--masterauth", self.password]
+            if replica:
+                argv += ["--replicaof", LOOPBACK, str(self.master_port)]
+            return ServerProcess(name, argv, port, workdir)
+
+        def repick() -> None:
+            if replica:
+                self.replica_port = free_port()
+            else:
+                self.master_port = free_port()
+
+        self.processes.append(start_on_free_ports(build, repick))
 
     def _start_sentinel(self, index: int) -> None:
+        def repick() -> None:
+            self.sentinel_ports[index] = free_port()
+
+        self.processes.append(start_on_free_ports(lambda: self._sentinel(index), repick))
+
+    def _sentinel(self, index: int) -> ServerProcess:
+        """Sentinel ``index`` on its current port, its config file written anew."""
         port = self.sentinel_ports[index]
         workdir = self.root / f"sentinel-{index}"
         workdir.mkdir(parents=True, exist_ok=True)
@@ -81,8 +100,7 @@ class RedisGroup:
             f"sentinel parallel-syncs {MASTER_NAME} 1\n"
         )
         argv = [find_binary("redis-server"), str(config), "--sentinel"]
-        process = ServerProcess(f"sentinel-{index}", argv, port, workdir)
-        self.processes.append(process.start())
+        return ServerProcess(f"sentinel-{index}", argv, port, workdir)
 
     def wait_discovered(self, timeout: float) -> None:
         """Wait until every Sentinel knows the replica and the other Sentinels.
