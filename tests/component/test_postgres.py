@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import asyncpg
 import pytest
 
 from tier0.stack.harness import Harness
+from tier0.stack.postgres import wait_replayed
 
 pytestmark = pytest.mark.component
-
-
-async def _wait_for_row(dsn: str, marker: str) -> str | None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        async with asyncio.timeout(10):
-            while True:
-                value = await conn.fetchval(
-                    "SELECT marker FROM replication_probe WHERE marker = $1", marker
-                )
-                if value is not None:
-                    return str(value)
-                await asyncio.sleep(0.05)
-    finally:
-        await conn.close()
 
 
 async def test_row_committed_on_primary_is_read_on_replica(stack: Harness) -> None:
@@ -38,7 +23,13 @@ async def test_row_committed_on_primary_is_read_on_replica(stack: Harness) -> No
     finally:
         await conn.close()
 
-    assert await _wait_for_row(pg.dsn(pg.replica), marker) == marker
+    await wait_replayed(pg.dsn(pg.primary), pg.dsn(pg.replica))
+    replica = await asyncpg.connect(pg.dsn(pg.replica))
+    try:
+        query = "SELECT marker FROM replication_probe WHERE marker = $1"
+        assert await replica.fetchval(query, marker) == marker
+    finally:
+        await replica.close()
 
 
 async def test_replica_is_a_read_only_streaming_standby(stack: Harness) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import signal
@@ -9,6 +10,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import asyncpg
 
 from tier0.stack.base import (
     LOOPBACK,
@@ -41,6 +44,50 @@ SERVER_SETTINGS = {
     "logging_collector": "off",
     "log_line_prefix": "%m [%p] %u@%d ",
 }
+
+
+# Generous: a loaded machine (CI, two cores shared with compilers) replays seconds behind.
+REPLAY_TIMEOUT_SECONDS = 60.0
+REPLAY_POLL_SECONDS = 0.05
+
+
+async def wait_replayed(primary: str, replica: str) -> None:
+    """Return once the standby at DSN ``replica`` has replayed everything committed so far on
+    the primary at DSN ``primary``: rows, and the DDL and CREATE DATABASE before them.
+
+    The one way tests wait for a replica. Polling a query there instead fails while a table,
+    or the database itself, is not replayed yet, and a count can match stale rows.
+    """
+    conn = await asyncpg.connect(primary)
+    try:
+        lsn = str(await conn.fetchval("SELECT pg_current_wal_lsn()::text"))
+    finally:
+        await conn.close()
+    try:
+        async with asyncio.timeout(REPLAY_TIMEOUT_SECONDS):
+            await _until_replayed(replica, lsn)
+    except TimeoutError:
+        raise TimeoutError(
+            f"the replica did not replay the primary's WAL up to {lsn} "
+            f"in {REPLAY_TIMEOUT_SECONDS} s"
+        ) from None
+
+
+async def _until_replayed(replica: str, lsn: str) -> None:
+    # NULL outside recovery: a primary given as "replica" has everything already.
+    caught_up = "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::text::pg_lsn, true)"
+    while True:
+        try:
+            standby = await asyncpg.connect(replica)
+        except asyncpg.InvalidCatalogNameError:  # its CREATE DATABASE is not replayed yet
+            await asyncio.sleep(REPLAY_POLL_SECONDS)
+            continue
+        try:
+            while not await standby.fetchval(caught_up, lsn):
+                await asyncio.sleep(REPLAY_POLL_SECONDS)
+            return
+        finally:
+            await standby.close()
 
 
 def bindir() -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from tier0.api.main import create_app
 from tier0.common.settings import Settings
 from tier0.db.migrate import migrate
 from tier0.stack.harness import Harness
+from tier0.stack.postgres import wait_replayed
 
 API_KEY = "component-test-key-" + uuid.uuid4().hex[:12]
 SITES = ("WY-ALPHA", "TX-EAGLE", "ND-RAVEN")
@@ -78,34 +78,7 @@ async def _prepare(dsn: str, replica: str) -> None:
         )
     finally:
         await conn.close()
-    await wait_replicated(replica, "SELECT count(*) FROM device_telemetry", len(readings))
-
-
-async def wait_replicated(replica: str, query: str, expected: int) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            conn = await asyncpg.connect(replica)
-        except asyncpg.InvalidCatalogNameError:  # CREATE DATABASE not replayed yet
-            await asyncio.sleep(0.05)
-            continue
-        try:
-            while await conn.fetchval(query) != expected:
-                assert time.monotonic() < deadline, "replica did not catch up"
-                await asyncio.sleep(0.05)
-            return
-        finally:
-            await conn.close()
-
-
-async def wait_for_replica(database: Database) -> None:
-    """Until the replica has replayed everything written on the primary so far."""
-    primary = await asyncpg.connect(database.primary)
-    try:
-        lsn = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
-    finally:
-        await primary.close()
-    await wait_replicated(database.replica, f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'", True)
+    await wait_replayed(dsn, replica)
 
 
 @pytest.fixture(scope="module")

@@ -27,13 +27,13 @@ from component.api.conftest import (
     flush_device_cache,
     serve,
     settings_for,
-    wait_for_replica,
 )
 from component.ingest.helpers import Consumers, count, wait_for_rows
 from tier0.common.fleet import DEVICE_TYPES, SITES
 from tier0.common.postgres import create_pool
 from tier0.db.migrate import migrate_database
 from tier0.stack.harness import Harness
+from tier0.stack.postgres import wait_replayed
 from tier0_simulators.devices import SimulationConfig, run_simulation
 from tier0_simulators.fleet import DEVICES_PER_TYPE, FAULT, WARNING, Fleet
 from tier0_simulators.publisher import WindowedPublisher
@@ -171,7 +171,7 @@ async def test_simulated_fleet_reaches_the_api_with_exact_counts(
     assert await count(pool, "dead_letters") == 0
     assert consumer.stats.received == published
     assert consumer.stats.duplicates == 0
-    await wait_for_replica(database)  # the API reads from the replica
+    await wait_replayed(database.primary, database.replica)  # the API reads from the replica
 
     latest: dict[str, Published] = {}
     for reading in fleet.produced:

@@ -15,9 +15,10 @@ import asyncpg
 import httpx
 import pytest
 
-from component.api.conftest import Database, serve, settings_for, wait_for_replica
+from component.api.conftest import Database, serve, settings_for
 from tier0.sessions.events import Region, SessionState
 from tier0.stack.harness import Harness
+from tier0.stack.postgres import wait_replayed
 from tier0_simulators.users import simulate_users
 
 from .conftest import Runner, wait_for_counts
@@ -44,7 +45,7 @@ async def test_users_api_counts_every_simulated_session(
     assert await wait_for_counts(pool, expected) == expected
     name = urlsplit(database).path.lstrip("/")
     db = Database(name, database, stack.postgres.dsn(stack.postgres.replica, name))
-    await wait_for_replica(db)  # the API reads from the replica
+    await wait_replayed(db.primary, db.replica)  # the API reads from the replica
 
     grid: dict[str, dict[str, int]] = defaultdict(dict)
     for (region, state), n in expected.items():
