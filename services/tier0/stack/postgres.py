@@ -27,6 +27,7 @@ APP_USER = "tier0"
 APP_DATABASE = "tier0"
 REPLICATION_USER = "replicator"
 SUPERUSER = "postgres"
+REPLICA_SLOT = "region2"
 
 # Settings for a small, quick, replication-ready cluster. wal_log_hints lets pg_rewind turn an
 # old primary into a replica of the new one.
@@ -79,7 +80,8 @@ async def _until_replayed(replica: str, lsn: str) -> None:
     while True:
         try:
             standby = await asyncpg.connect(replica)
-        except asyncpg.InvalidCatalogNameError:  # its CREATE DATABASE is not replayed yet
+        # Its CREATE DATABASE is not replayed yet, or it is still starting up (a rejoined node).
+        except (asyncpg.InvalidCatalogNameError, asyncpg.CannotConnectNowError):
             await asyncio.sleep(REPLAY_POLL_SECONDS)
             continue
         try:
@@ -194,8 +196,23 @@ class PostgresCluster:
         self._init_primary()
         self.primary.start()
         self._create_roles()
-        self._clone_replica(self.primary, self.replica, slot="region2")
+        self._clone_replica(self.primary, self.replica, slot=REPLICA_SLOT)
         self.replica.start()
+        self.wait_streaming()
+
+    def wait_streaming(self, timeout: float = REPLAY_TIMEOUT_SECONDS) -> None:
+        """Until the replica streams from the primary through its slot. A standby accepts
+        connections (``wait_ready``) before its WAL receiver has connected."""
+        query = (
+            "SELECT count(*) FROM pg_stat_replication r JOIN pg_replication_slots s"
+            f" ON s.active_pid = r.pid WHERE s.slot_name = '{REPLICA_SLOT}'"
+            " AND r.state = 'streaming'"
+        )
+        deadline = time.monotonic() + timeout
+        while self.primary.psql(query) != "1":
+            if time.monotonic() > deadline:
+                raise StartupError(f"{self.replica.name} not streaming after {timeout} s")
+            time.sleep(0.1)
 
     def stop(self) -> None:
         for node in (self.replica, self.primary):

@@ -21,7 +21,7 @@ from tier0.common.settings import Settings
 from tier0.rag.cohere_backend import CohereSettings
 from tier0.rag.service.main import create_app as create_rag_app
 from tier0.rag.service.settings import ServiceSettings
-from tier0.stack.base import LOOPBACK
+from tier0.stack.base import LOOPBACK, free_port
 from tier0.stack.harness import Harness
 
 from .conftest import Database, serve, settings_for
@@ -38,14 +38,6 @@ def _listening_socket() -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((LOOPBACK, 0))
     return sock
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +153,7 @@ async def test_a_body_over_8_kib_is_refused_before_forwarding(
     stack: Harness, database: Database
 ) -> None:
     # Nothing listens at rag_url: a forwarded body would answer 502, not 413.
-    settings = _with_rag(stack, database, f"http://{LOOPBACK}:{_closed_port()}")
+    settings = _with_rag(stack, database, f"http://{LOOPBACK}:{free_port()}")
     question = {"question": "x" * 9000}
     async with serve(settings) as api:
         response = await api.post("/api/query", json=question)
@@ -177,7 +169,7 @@ async def test_a_body_over_8_kib_is_refused_before_forwarding(
 
 
 async def test_query_service_down_is_a_502_problem(stack: Harness, database: Database) -> None:
-    settings = _with_rag(stack, database, f"http://{LOOPBACK}:{_closed_port()}")
+    settings = _with_rag(stack, database, f"http://{LOOPBACK}:{free_port()}")
     async with serve(settings) as api:
         response = await api.post("/api/query", json={"question": DOCUMENT_QUESTION})
     assert response.status_code == 502

@@ -23,9 +23,17 @@ pytestmark = pytest.mark.component
 
 
 def receive_without_acking(
-    endpoint: MqttEndpoint, client_id: str, topic: str, expected: int
+    endpoint: MqttEndpoint,
+    client_id: str,
+    topic: str,
+    expected: int,
+    subscribed: threading.Event,
 ) -> list[paho.MQTTMessage]:
-    """A consumer that crashes after its commit but before its PUBACKs: it never acks."""
+    """A consumer that crashes after its commit but before its PUBACKs: it never acks.
+
+    ``subscribed`` is set once the broker acknowledged the subscription: what is published
+    before that reaches no session.
+    """
     got: list[paho.MQTTMessage] = []
     done = threading.Event()
     client = new_client(endpoint, client_id, manual_ack=True)
@@ -35,7 +43,11 @@ def receive_without_acking(
         if len(got) == expected:
             done.set()
 
+    def on_subscribe(*_: object) -> None:
+        subscribed.set()
+
     client.on_message = on_message
+    client.on_subscribe = on_subscribe
     client.connect(endpoint.host, endpoint.port, clean_start=False, properties=connect_properties())
     client.subscribe(topic, qos=1)
     client.loop_start()
@@ -54,12 +66,13 @@ async def test_redelivered_messages_do_not_double_rows(
 ) -> None:
     config = consumers.config("crashy")
     # Create the session, then publish while it is subscribed.
+    subscribed = threading.Event()
     messages_task = asyncio.create_task(
         asyncio.to_thread(
-            receive_without_acking, endpoint, config.client_id, config.subscription, 500
+            receive_without_acking, endpoint, config.client_id, config.subscription, 500, subscribed
         )
     )
-    await asyncio.sleep(0.5)
+    assert await asyncio.to_thread(subscribed.wait, 30), "the subscription was not acknowledged"
     await asyncio.to_thread(
         run_simulation, Fleet(seed=3), publisher, SimulationConfig(500, 0, cycles=1)
     )

@@ -15,6 +15,16 @@ from tier0_simulators.users import ActivityPublisher, UserPopulation, simulate_u
 
 from .conftest import Runner, wait_for_counts
 
+
+async def wait_for_rows(pool: asyncpg.Pool, simulation: asyncio.Task[UserPopulation]) -> None:
+    """Until the consumer has written sessions, so the stream is under way (not merely about
+    to start) when the broker restarts."""
+    async with asyncio.timeout(60):
+        while not await pool.fetchval("SELECT count(*) > 0 FROM user_sessions"):
+            assert not simulation.done(), "the simulation ended before any session was written"
+            await asyncio.sleep(0.05)
+
+
 pytestmark = pytest.mark.component
 
 
@@ -87,7 +97,7 @@ async def test_broker_restart_mid_stream_loses_no_acknowledged_event(
             queue=queue_name,
         )
     )  # fmt: skip
-    await asyncio.sleep(1.5)
+    await wait_for_rows(pool, simulation)
     assert not simulation.done(), "the simulation must still be publishing during the restart"
     await asyncio.to_thread(stack.rabbitmq.restart)
     population = await asyncio.wait_for(simulation, 120)
