@@ -1,0 +1,1 @@
+"""The single-node Kubernetes cluster: containerd, kubelet, CNI and offline images."""

@@ -1,0 +1,3 @@
+module tier0.local/pause
+
+go 1.22
