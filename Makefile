@@ -22,6 +22,30 @@ test: setup
 	if [ $$rc -eq 0 ]; then rm -rf "$$tmp"; else echo "==> test files and logs kept in $$tmp"; fi; \
 	exit $$rc
 
+# `make test` N times in a row (N=5 by default; TESTS narrows the suite): a line per run with
+# its outcome, pytest's counts and the seconds it took, and a non-zero exit if any run failed.
+# A failed run keeps its pytest output and temp files, and its FAILED/ERROR lines are printed.
+N ?= 5
+TESTS ?= tests
+.PHONY: test-repeat
+test-repeat: setup
+	@failed=0; \
+	for i in $$(seq 1 $(N)); do \
+	  start=$$SECONDS; tmp=$$(mktemp -d /tmp/tier0-test.XXXXXX); rc=0; \
+	  $(BIN)/pytest --basetemp="$$tmp" $(TESTS) >"$$tmp.log" 2>&1 || rc=$$?; \
+	  counts=$$(grep -E '^=+ .* in [0-9.]+s' "$$tmp.log" | tail -n 1 | sed -E 's/=+ //; s/ in [0-9.]+s.*//'); \
+	  if [ $$rc -eq 0 ]; then \
+	    echo "run $$i: passed ($$counts) in $$((SECONDS - start)) s"; \
+	    rm -rf "$$tmp" "$$tmp.log"; \
+	  else \
+	    failed=$$((failed + 1)); \
+	    echo "run $$i: FAILED ($$counts) in $$((SECONDS - start)) s; output $$tmp.log"; \
+	    grep -E '^(FAILED|ERROR)[ :]' "$$tmp.log" | sed 's/^/    /' || true; \
+	  fi; \
+	done; \
+	echo "==> $$(( $(N) - failed )) of $(N) runs passed"; \
+	[ $$failed -eq 0 ]
+
 setup: venv
 	@$(BIN)/tier0 setup
 
