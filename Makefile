@@ -100,3 +100,9 @@ clean:
 .PHONY: controlplane
 controlplane: setup
 	$(BIN)/tier0 controlplane
+
+# The single-node cluster's offline images (pause, CoreDNS, local-path-provisioner, tier0) as
+# OCI archives under ~/.cache/tier0/images, built without a registry or Docker; cached by content.
+.PHONY: images
+images: setup
+	$(BIN)/tier0 cluster images build
