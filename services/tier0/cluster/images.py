@@ -3,8 +3,8 @@
 Each image is planned from its inputs first (sources, binaries, package lists), and its tag or
 archive name is a hash of those inputs, so asking for a ref costs no build and an unchanged
 image costs nothing. Layers are cached on their own: a code change rebuilds only the tier0
-image's app layer, never its Debian base. Archives are OCI image-layout tars that
-``ctr images import`` reads.
+image's small project layer, never its Debian base or its Python dependencies. Archives are OCI
+image-layout tars that ``ctr images import`` reads.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import fcntl
 import functools
 import json
 import os
+import shutil
 import tarfile
 import tempfile
 import time
@@ -91,8 +92,16 @@ def _binary_layer(source: Path, arcname: str) -> LayerPlan:
     return LayerPlan(key, f"layer {arcname}", lambda blobs: oci.write_layer(blobs, fill))
 
 
+def _content_ref(name: str, config: oci.ImageConfig, layers: Sequence[LayerPlan]) -> str:
+    """``localhost/tier0/NAME:<12 hex>``, the hex hashing the config and every layer's inputs."""
+    key = digest_of(PACKING_VERSION, repr(config), *(layer.key for layer in layers))
+    return f"{REGISTRY}/{name}:{key[:12]}"
+
+
 @cache
 def _go_version() -> str:
+    if shutil.which("go") is None:
+        raise SetupError("image pause", "the Go toolchain (`go`) is not on PATH")
     return run_command("image pause", ["go", "env", "GOVERSION"]).strip()
 
 
@@ -110,8 +119,8 @@ def _pause_plan() -> ImagePlan:
             layer = _binary_layer(binary, "pause")
             return layer.build(blobs)
 
-    layer = LayerPlan(key, "pause binary", build)
-    return ImagePlan("pause", f"{REGISTRY}/pause:{key[:12]}", (layer,), _config(["/pause"]))
+    layers, config = (LayerPlan(key, "pause binary", build),), _config(["/pause"])
+    return ImagePlan("pause", _content_ref("pause", config, layers), layers, config)
 
 
 def _config(
@@ -163,8 +172,7 @@ def _tier0_plan() -> ImagePlan:
     # tini reaps zombies and forwards signals when a chart does not set its own command.
     entrypoint = ["/usr/bin/tini", "--", "/opt/tier0/bin/tier0"]
     config = _config(entrypoint, cmd=("--help",), env=TIER0_ENV)
-    key = digest_of(PACKING_VERSION, repr(config), *(layer.key for layer in layers))
-    return ImagePlan("tier0", f"{REGISTRY}/tier0:{key[:12]}", layers, config)
+    return ImagePlan("tier0", _content_ref("tier0", config, layers), layers, config)
 
 
 _PLANNERS: dict[str, Callable[[], ImagePlan]] = {
@@ -231,11 +239,14 @@ def _ensure_layer(image: str, step: LayerPlan, console: Console) -> oci.Layer:
         return f"{built[0].size / 1e6:.1f} MB {built[0].digest[:19]}"
 
     _timed(console, f"image {image}: {step.label}", build)
-    layer = built[0]
+    _store_layer(step.key, built[0])
+    return built[0]
+
+
+def _store_layer(key: str, layer: oci.Layer) -> None:
     record = {"path": str(layer.path), "digest": layer.digest, "diff_id": layer.diff_id}
-    with oci.atomic_output(_layer_record(step.key)) as out:
+    with oci.atomic_output(_layer_record(key)) as out:
         out.write(json.dumps({**record, "size": layer.size}).encode())
-    return layer
 
 
 def archive_path(image: ImagePlan) -> Path:
@@ -270,18 +281,23 @@ def ensure_images(
         archives = {image.name: _ensure_archive(image, console) for image in plans}
         if set(names) == set(IMAGE_NAMES):
             _prune_layers({step.key for image in plans for step in image.layers})
-            tier0 = plans[IMAGE_NAMES.index("tier0")]
-            rootfs.prune(images_dir(), keep={tier0.layers[0].key, tier0.layers[2].key})
+            # The unpacked trees are named by the keys of the layers they were packed into.
+            tier0 = next(image for image in plans if image.name == "tier0")
+            rootfs.prune(images_dir(), keep={step.key for step in tier0.layers})
     return archives
 
 
 def _prune_layers(keep: set[str]) -> None:
-    """Drop the cached layers no current image uses (old app layers add up fast)."""
-    for record in (images_dir() / "layers").glob("*.json"):
+    """Drop the cached layers no current image uses (old project layers add up)."""
+    records = list((images_dir() / "layers").glob("*.json"))
+    kept = {key: _cached_layer(key) for key in keep}
+    # Equal inputs under two keys (a change and its revert) may share one blob.
+    kept_blobs = {layer.path for layer in kept.values() if layer is not None}
+    for record in records:
         if record.stem in keep:
             continue
         layer = _cached_layer(record.stem)
-        if layer is not None:
+        if layer is not None and layer.path not in kept_blobs:
             layer.path.unlink(missing_ok=True)
         record.unlink()
 

@@ -174,3 +174,26 @@ def test_install_script_pins_the_same_no_deps_packages_as_the_makefile() -> None
 def test_unknown_image_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown image"):
         images.image_ref("nginx")
+
+
+def test_pruning_keeps_blobs_that_a_kept_layer_shares(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(images, "images_dir", lambda: tmp_path)
+    blobs = tmp_path / "blobs"
+
+    def record(key: str, payload: str) -> oci.Layer:
+        source = tmp_path / f"{key}.txt"
+        source.write_text(payload)
+        layer = oci.write_layer(blobs, lambda tar: oci.add_file(tar, source, "payload"))
+        images._store_layer(key, layer)
+        return layer
+
+    kept = record("kept", "same")
+    shared = record("revert", "same")
+    stale = record("stale", "other")
+    assert shared.path == kept.path
+    images._prune_layers({"kept"})
+    assert images._cached_layer("kept") == kept
+    assert images._cached_layer("revert") is None
+    assert not stale.path.exists()
