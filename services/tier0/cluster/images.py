@@ -196,6 +196,12 @@ def image_ref(name: str) -> str:
     return plan(name).ref
 
 
+def archive_ref(archive: Path) -> str:
+    """The ref an archive from ``ensure_images`` imports as: the one it was built with, even
+    if the sources have changed since (``image_ref`` would hash them again)."""
+    return oci.archive_target(archive)[0]
+
+
 # --- building and caching ------------------------------------------------------------------
 
 

@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tier0.cluster import oci
-from tier0.cluster.images import IMAGE_NAMES, ensure_images, import_images
+from tier0.cluster.images import IMAGE_NAMES, archive_ref, ensure_images, import_images
 from tier0.setup.steps import SetupError, console
 
 images_app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -44,5 +43,4 @@ def build(
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     for archive in archives.values():
-        ref, _digest = oci.archive_target(archive)
-        typer.echo(f"{ref}\t{archive}")
+        typer.echo(f"{archive_ref(archive)}\t{archive}")
