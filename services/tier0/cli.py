@@ -11,12 +11,11 @@ from typing import Annotated
 import typer
 
 from tier0.accesslogs.cli import app as logs_app
-from tier0.accesslogs.cli import simulate_logs
 from tier0.api.cli import serve_api
 from tier0.consumers.cli import app as consume_app
 from tier0.images.cli import app as images_app
 from tier0.rag.cli import app as rag_app
-from tier0.sessions.cli import consume_rabbitmq, simulate_users
+from tier0.sessions.cli import consume_rabbitmq
 from tier0.setup.steps import SetupError, console
 from tier0_simulators.cli import app as simulate_app
 
@@ -24,12 +23,12 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(rag_app, name="rag")
 app.add_typer(images_app, name="images")
 app.add_typer(consume_app, name="consume")
+# The one place under tier0 that imports the simulators: they are clients of the services, so
+# only this entry point may know them (tests/unit/test_import_direction.py).
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(logs_app, name="logs")
 app.command("api")(serve_api)
 consume_app.command("rabbitmq")(consume_rabbitmq)
-simulate_app.command("users")(simulate_users)
-simulate_app.command("logs")(simulate_logs)
 
 
 @app.callback()

@@ -1,4 +1,8 @@
-"""Simulators that load Tier-0 like the field does: 100K devices (MQTT), users (RabbitMQ)."""
+"""Simulators that load Tier-0 like the field does: devices (MQTT), users (RabbitMQ), logs.
+
+Like the real producers they stand in for, they know only the message contracts in
+``tier0.common``; ``tier0.cli`` mounts this app as ``tier0 simulate``.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,18 @@ import json
 import os
 import resource
 import signal
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+
+from tier0.common.schemas.session_queue import QUEUE
 
 if TYPE_CHECKING:
     from tier0_simulators.publisher import WindowedPublisher
@@ -128,3 +136,50 @@ async def _seed_registry() -> int:
         return await seed_registry(conn)
     finally:
         await conn.close()
+
+
+@app.command("users")
+def simulate_users(
+    amqp_url: Annotated[str, typer.Option(envvar="TIER0_AMQP_URL", help="amqp://user:pw@host")],
+    users: Annotated[int, typer.Option(min=1, help="Simulated users.")] = 1000,
+    rate: Annotated[float, typer.Option(min=0, help="Events per second (0: unthrottled).")] = 100,
+    events: Annotated[int, typer.Option(min=0, help="Stop after N events (0: never).")] = 0,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    queue: Annotated[str, typer.Option(help="Queue to publish to.")] = QUEUE,
+) -> None:
+    """Users log in, go active ⇄ idle and log out (NA/EU/APAC), with publisher confirms."""
+    from tier0.common.logging import configure_logging
+    from tier0_simulators.users import simulate_users as run_simulation
+
+    configure_logging("INFO")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        population = await run_simulation(
+            amqp_url=amqp_url, users=users, events=events, rate=rate, seed=seed,
+            queue=queue, stop=stop,
+        )  # fmt: skip
+        counts = population.expected_counts()
+        for (region, state), sessions in sorted(counts.items()):
+            typer.echo(f"{region:5} {state:13} {sessions}")
+
+    asyncio.run(run())
+
+
+@app.command("logs")
+def simulate_logs(
+    lines: Annotated[int, typer.Option(min=1, help="Lines to write.")] = 10_000,
+    output: Annotated[
+        Path | None, typer.Option(help="File to write (gzip if it ends in .gz); default stdout.")
+    ] = None,
+    rps: Annotated[float, typer.Option(min=0.01, help="Mean requests per second.")] = 50.0,
+    broken: Annotated[float, typer.Option(min=0, max=1, help="Share of torn lines.")] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+) -> None:
+    """Write realistic access-log traffic (combined format + latency) with error bursts."""
+    from tier0_simulators.logs import write_log
+
+    write_log(lines=lines, output=output, seed=seed, rps=rps, broken=broken, out=sys.stdout)

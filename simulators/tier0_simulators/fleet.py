@@ -16,7 +16,7 @@ import numpy as np
 from pydantic_core import to_json
 
 from tier0.common.fleet import DEVICE_TYPES, SITES
-from tier0.consumers.telemetry import topic_for
+from tier0.common.schemas.telemetry import topic_for
 
 DEVICES_PER_TYPE = 25_000
 MAX_METRICS = 6

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from tier0.accesslogs.parse import AccessLogEntry, format_combined
+from tier0.common.schemas.accesslog import AccessLogEntry, format_combined
 
 SITES = ("WY-ALPHA", "TX-EAGLE", "ND-RAVEN", "CA-DELTA", "OK-BRAVO")
 TYPES = ("turbine", "thermal_engine", "electrical_rotor", "oil_gas")

@@ -1,9 +1,9 @@
 """User simulator: 1,000 users log in, go active ⇄ idle and log out, across NA, EU and APAC.
 
-Every step is a :class:`~tier0.sessions.events.UserEvent` published persistently to the durable
-``user_activity_queue`` with publisher confirms: a publish counts only once RabbitMQ confirmed
-it, and unconfirmed ones are sent again after a reconnect (at-least-once; the consumer's upsert
-by session and sequence number makes the repeats harmless).
+Every step is a :class:`~tier0.common.schemas.sessions.UserEvent` published persistently to
+the durable ``user_activity_queue`` with publisher confirms: a publish counts only once RabbitMQ
+confirmed it, and unconfirmed ones are sent again after a reconnect (at-least-once; the
+consumer's upsert by session and sequence number makes the repeats harmless).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import aio_pika
 from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 
 from tier0.common.logging import get_logger
-from tier0.sessions.events import STATE_AFTER, Region, SessionState, UserAction, UserEvent
-from tier0.sessions.topology import QUEUE, declare_topology
+from tier0.common.schemas.session_queue import QUEUE, declare_topology
+from tier0.common.schemas.sessions import STATE_AFTER, Region, SessionState, UserAction, UserEvent
 
 log = get_logger(__name__)
 

@@ -1,9 +1,8 @@
-"""``tier0 logs load`` and ``tier0 simulate logs`` (registered in tier0.cli)."""
+"""``tier0 logs load`` (registered in tier0.cli)."""
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -39,18 +38,3 @@ def load(
         )
 
     asyncio.run(run())
-
-
-def simulate_logs(
-    lines: Annotated[int, typer.Option(min=1, help="Lines to write.")] = 10_000,
-    output: Annotated[
-        Path | None, typer.Option(help="File to write (gzip if it ends in .gz); default stdout.")
-    ] = None,
-    rps: Annotated[float, typer.Option(min=0.01, help="Mean requests per second.")] = 50.0,
-    broken: Annotated[float, typer.Option(min=0, max=1, help="Share of torn lines.")] = 0.0,
-    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
-) -> None:
-    """Write realistic access-log traffic (combined format + latency) with error bursts."""
-    from tier0_simulators.logs import write_log
-
-    write_log(lines=lines, output=output, seed=seed, rps=rps, broken=broken, out=sys.stdout)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import asyncpg
 
-from tier0.accesslogs.parse import AccessLogEntry, parse_line
 from tier0.common.logging import get_logger
+from tier0.common.schemas.accesslog import AccessLogEntry, parse_line
 from tier0.db.dead_letters import DeadLetter, record_dead_letters
 
 log = get_logger(__name__)

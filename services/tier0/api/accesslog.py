@@ -13,7 +13,7 @@ from typing import TextIO
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tier0.accesslogs.parse import AccessLogEntry, format_combined
+from tier0.common.schemas.accesslog import AccessLogEntry, format_combined
 
 REQUESTS = Counter(
     "tier0_api_requests_total", "API requests by route and status", ["method", "route", "status"]

@@ -22,10 +22,10 @@ from pydantic import ValidationError
 
 from tier0.common.http import Heartbeat
 from tier0.common.logging import get_logger
+from tier0.common.schemas.session_queue import QUEUE, declare_topology
+from tier0.common.schemas.sessions import UserEvent
 from tier0.db.dead_letters import DeadLetter, record_dead_letters
-from tier0.sessions.events import UserEvent
 from tier0.sessions.store import upsert_sessions
-from tier0.sessions.topology import QUEUE, declare_topology
 
 log = get_logger(__name__)
 

@@ -1,8 +1,8 @@
-"""The telemetry message contract: topic layout, JSON schema and the checks a message must pass.
+"""What the MQTT consumer does with a telemetry message: the checks it must pass, and its row.
 
-Shared by the device simulator (which produces it) and the MQTT consumer (which enforces it).
-Validation turns raw MQTT bytes into either an ``Accepted`` row or a ``Rejected`` reason; it
-never raises, so one bad message cannot stop a consumer.
+The message itself (topic layout, payload model) is the contract in
+``tier0.common.schemas.telemetry``. Validation turns raw MQTT bytes into either an ``Accepted``
+row or a ``Rejected`` reason; it never raises, so one bad message cannot stop a consumer.
 """
 
 from __future__ import annotations
@@ -11,40 +11,23 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictInt,
-    ValidationError,
-)
+from pydantic import ValidationError
 from pydantic_core import to_json
 
-from tier0.common.fleet import DEVICE_TYPES, DeviceType
+from tier0.common.fleet import DEVICE_TYPES
+from tier0.common.schemas.telemetry import (
+    MAX_PAYLOAD_BYTES,
+    TOPIC_PREFIX,
+    TelemetryMessage,
+    topic_for,
+)
 
-TOPIC_PREFIX = "og/field"
 SHARED_GROUP = "tier0"
 SHARED_SUBSCRIPTION = f"$share/{SHARED_GROUP}/{TOPIC_PREFIX}/#"
 
-STATES = ("OK", "WARNING", "FAULT", "OFFLINE")
-
-# Limits: a device reading is a few hundred bytes; anything near these is a bug or an attack.
-MAX_PAYLOAD_BYTES = 16 * 1024
-MAX_METRICS = 64
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 _MAX_FUTURE_SKEW_SECONDS = MAX_FUTURE_SKEW.total_seconds()
-
-IDENTIFIER = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
-METRIC_NAME = r"^[a-z][a-z0-9_]{0,63}$"
-STATUS_CODE = r"^[A-Z0-9][A-Z0-9_-]{0,63}$"
-
-
-def topic_for(site_id: str, device_type: str, device_id: str) -> str:
-    """``og/field/{site_id}/{device_type}/{device_id}``."""
-    return f"{TOPIC_PREFIX}/{site_id}/{device_type}/{device_id}"
 
 
 class RejectReason(StrEnum):
@@ -58,31 +41,6 @@ class RejectReason(StrEnum):
     TOPIC_MISMATCH = "topic_mismatch"
     BAD_TOPIC = "bad_topic"
     DATABASE = "database"
-
-
-# Integers stay integers (an rpm of 3487 is stored as 3487); booleans and strings are refused.
-MetricName = Annotated[str, Field(pattern=METRIC_NAME)]
-Metric = StrictInt | Annotated[float, Field(strict=True, allow_inf_nan=False)]
-
-
-class Status(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    state: Literal["OK", "WARNING", "FAULT", "OFFLINE"]
-    code: Annotated[str, Field(pattern=STATUS_CODE)]
-
-
-class TelemetryMessage(BaseModel):
-    """One reading of one device, as published on ``og/field/{site}/{type}/{device}``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    device_id: Annotated[str, Field(pattern=IDENTIFIER)]
-    device_type: DeviceType
-    site_id: Annotated[str, Field(pattern=IDENTIFIER)]
-    timestamp_utc: AwareDatetime
-    metrics: Annotated[dict[MetricName, Metric], Field(min_length=1, max_length=MAX_METRICS)]
-    status: Status
 
 
 TelemetryRecord = tuple[str, str, str, datetime, str, str, str]

@@ -1,4 +1,4 @@
-"""``tier0 consume rabbitmq`` and ``tier0 simulate users`` (registered in tier0.cli)."""
+"""``tier0 consume rabbitmq`` (registered in tier0.cli)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from tier0.common.cli_options import OpsHost, OpsPort
-from tier0.sessions.topology import QUEUE
+from tier0.common.schemas.session_queue import QUEUE
 
 DEFAULT_OPS_PORT = 9109
 
@@ -57,32 +57,5 @@ def consume_rabbitmq(
                 await consumer.run(stop)
         finally:
             await pool.close()
-
-    asyncio.run(run())
-
-
-def simulate_users(
-    amqp_url: Annotated[str, typer.Option(envvar="TIER0_AMQP_URL", help="amqp://user:pw@host")],
-    users: Annotated[int, typer.Option(min=1, help="Simulated users.")] = 1000,
-    rate: Annotated[float, typer.Option(min=0, help="Events per second (0: unthrottled).")] = 100,
-    events: Annotated[int, typer.Option(min=0, help="Stop after N events (0: never).")] = 0,
-    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
-    queue: Annotated[str, typer.Option(help="Queue to publish to.")] = QUEUE,
-) -> None:
-    """Users log in, go active ⇄ idle and log out (NA/EU/APAC), with publisher confirms."""
-    from tier0.common.logging import configure_logging
-    from tier0_simulators.users import simulate_users as run_simulation
-
-    configure_logging("INFO")
-
-    async def run() -> None:
-        stop = _stop_on_signals()
-        population = await run_simulation(
-            amqp_url=amqp_url, users=users, events=events, rate=rate, seed=seed, queue=queue,
-            stop=stop,
-        )  # fmt: skip
-        counts = population.expected_counts()
-        for (region, state), sessions in sorted(counts.items()):
-            typer.echo(f"{region:5} {state:13} {sessions}")
 
     asyncio.run(run())

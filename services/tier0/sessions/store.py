@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from tier0.sessions.events import SessionState, UserAction, UserEvent
+from tier0.common.schemas.sessions import SessionState, UserAction, UserEvent
 
 # Older or repeated events (seq not newer) never move a session backwards; a late login or
 # logout still fills in its timestamp.

@@ -10,8 +10,8 @@ import asyncpg
 import httpx
 import pytest
 
-from tier0.accesslogs.parse import AccessLogEntry, parse_line
-from tier0.sessions.events import Region, UserAction, UserEvent
+from tier0.common.schemas.accesslog import AccessLogEntry, parse_line
+from tier0.common.schemas.sessions import Region, UserAction, UserEvent
 from tier0.sessions.store import upsert_sessions
 from tier0.stack.postgres import wait_replayed
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from tier0.common.mqtt import MqttEndpoint, forget_session
+from tier0.common.schemas.telemetry import TOPIC_PREFIX
 from tier0.consumers.mqtt import ConsumerConfig, MqttConsumer
-from tier0.consumers.telemetry import TOPIC_PREFIX
 
 WAIT_SECONDS = 30.0
 

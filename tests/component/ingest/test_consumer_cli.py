@@ -25,8 +25,8 @@ from component.conftest import migrated_database
 from component.ingest.helpers import count, wait_for, wait_for_rows
 from tier0.common.mqtt import MqttEndpoint, forget_session
 from tier0.common.postgres import create_pool
+from tier0.common.schemas.telemetry import topic_for
 from tier0.consumers.mqtt import STOP_DRAIN_SECONDS
-from tier0.consumers.telemetry import topic_for
 from tier0.stack.base import free_port
 from tier0.stack.harness import Harness
 from tier0_simulators.devices import SimulationConfig, SimulationProgress, run_simulation

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from component.ingest.helpers import Consumers, count, wait_for_rows
-from tier0.consumers.telemetry import MAX_PAYLOAD_BYTES, topic_for
+from tier0.common.schemas.telemetry import MAX_PAYLOAD_BYTES, topic_for
 from tier0_simulators.publisher import WindowedPublisher
 
 pytestmark = pytest.mark.component

@@ -9,7 +9,7 @@ import aio_pika
 import asyncpg
 import pytest
 
-from tier0.sessions.topology import dead_letter_queue
+from tier0.common.schemas.session_queue import dead_letter_queue
 from tier0.stack.harness import Harness
 from tier0_simulators.users import ActivityPublisher, UserPopulation, simulate_users
 

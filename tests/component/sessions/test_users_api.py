@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from component.api.conftest import Database, serve, settings_for
-from tier0.sessions.events import Region, SessionState
+from tier0.common.schemas.sessions import Region, SessionState
 from tier0.stack.harness import Harness
 from tier0.stack.postgres import wait_replayed
 from tier0_simulators.users import simulate_users

@@ -9,14 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tier0.common.schemas.telemetry import MAX_PAYLOAD_BYTES, topic_for
 from tier0.consumers.telemetry import (
     MAX_FUTURE_SKEW,
-    MAX_PAYLOAD_BYTES,
     SHARED_SUBSCRIPTION,
     Accepted,
     Rejected,
     RejectReason,
-    topic_for,
     validate,
 )
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from tier0.api.deps import ReadConn
 from tier0.api.models import Page, SessionCounts, SessionPublic, UsersPublic
-from tier0.sessions.events import Region, SessionState
+from tier0.common.schemas.sessions import Region, SessionState
 from tier0.sessions.store import count_sessions, list_sessions
 
 router = APIRouter(prefix="/api/users", tags=["users"])

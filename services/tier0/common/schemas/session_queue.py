@@ -1,4 +1,8 @@
-"""The durable user-activity queue and its dead-letter exchange, declared by both sides."""
+"""The durable user-activity queue and its dead-letter exchange, declared by both sides.
+
+Publisher and consumer each declare the queue before use (whichever starts first creates it);
+RabbitMQ refuses a redeclaration whose arguments differ, so both take them from here.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
 """Apache common/combined log lines, with an optional trailing latency in microseconds (%D).
 
 %h %l %u %t "%r" %>s %b ["%{Referer}i" "%{User-agent}i"] [%D]
+
+Written by the API's own access log and the log simulator, read back by the log loader; the
+writer and the reader sit side by side so that every line written parses.
 """
 
 from __future__ import annotations
