@@ -6,7 +6,6 @@ the primary to region2 step by step, then the whole chain moves it back under a 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 import redis
 from operator_stores import LocalStores
 
+from tier0.stack.postgres import wait_replayed
 from tier0.stack.writer import Writer
 from tier0_operator.conditions import FailoverReason
 from tier0_operator.engine import pg, steps
@@ -80,10 +80,8 @@ async def test_rejoin_streams_from_the_new_primary(ctx: EngineContext, stores: L
     await rejoin_old_primary(ctx, plan)
     stores.nodes["region2"].psql("INSERT INTO acked VALUES (103)", "tier0")
     assert not stores.writable("region1")
-    for _ in range(100):
-        if stores.nodes["region1"].psql("SELECT count(*) FROM acked", "tier0") == "101":
-            break
-        await asyncio.sleep(0.05)
+    cluster = stores.cluster
+    await wait_replayed(cluster.dsn(stores.nodes["region2"]), cluster.dsn(stores.nodes["region1"]))
     assert stores.nodes["region1"].psql("SELECT count(*) FROM acked", "tier0") == "101"
     standbys = stores.nodes["region2"].psql("SELECT application_name FROM pg_stat_replication")
     assert standbys == "region1"
@@ -99,9 +97,9 @@ async def test_whole_chain_loses_no_acknowledged_write(
 
     plan = Plan(2, "region2", "region1", FailoverReason.PLANNED)
     async with Writer(stores.cluster.multihost_dsn()) as writer:
-        await asyncio.sleep(0.5)
+        await writer.wait_acked(20)  # writing before the failover
         done = await run_failover(ctx, plan, save)
-        await asyncio.sleep(0.5)
+        await writer.wait_acked(20)  # and again, on the new primary
     assert done.step == DONE
     assert set(done.steps) == set(plan.chain)
     assert router.calls[-1] == ("region1", ["region2"])

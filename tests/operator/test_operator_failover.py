@@ -24,6 +24,8 @@ pytestmark = [pytest.mark.operator, pytest.mark.controlplane]
 CHAIN = {"precheck", "fence", "catchUp", "promote", "sentinel", "routing", "validate", "rejoin"}
 SYNCHRONOUS_NAMES = "ANY 1 (*)"
 FORCE = "tier0.io/force-failover"
+# Acknowledged commits a Writer must have made before a failover and after it.
+WRITES = 20
 
 
 @pytest.fixture(scope="module")
@@ -104,10 +106,10 @@ def step_events(env: OperatorEnv, epoch: int) -> set[str]:
 
 async def switch_over(env: OperatorEnv, to: str) -> tuple[dict[str, object], Writer]:
     async with Writer(env.stores.cluster.multihost_dsn()) as writer:
-        await asyncio.sleep(0.5)
+        await writer.wait_acked(WRITES)  # writing before the switchover
         await asyncio.to_thread(env.patch_active, to)
         status = await asyncio.to_thread(env.wait_ready, to, 40)
-        await asyncio.sleep(0.3)
+        await writer.wait_acked(WRITES)  # and again, on the new primary
     return status, writer
 
 
@@ -155,11 +157,11 @@ def test_operator_killed_mid_switchover_resumes(env: OperatorEnv) -> None:
 async def test_kill_9_of_the_primary_fails_over(env: OperatorEnv) -> None:
     primary = env.status()["activeRegion"]
     async with Writer(env.stores.cluster.multihost_dsn()) as writer:
-        await asyncio.sleep(0.5)
+        await writer.wait_acked(WRITES)
         killed = time.monotonic()
         env.stores.crash(primary)
         status = await asyncio.to_thread(env.wait_ready, other(primary), 60)
-        await asyncio.sleep(0.3)
+        await writer.wait_acked(WRITES)
     outage = writer.longest_gap_after(killed)
     assert any(t > killed + outage for _, t in writer.acked), "no write after the failover"
     print(f"kill -9: longest write outage {outage:.2f} s after the primary died")

@@ -14,6 +14,8 @@ import time
 import asyncpg
 
 RETRYABLE = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+# How long ``wait_acked`` waits: a failover plus a loaded machine, with room to spare.
+ACK_WAIT_SECONDS = 60.0
 
 
 class Writer:
@@ -40,6 +42,19 @@ class Writer:
         self._stop.set()
         if self._task is not None:
             await self._task
+
+    async def wait_acked(self, count: int = 1) -> None:
+        """Until ``count`` more commits are acknowledged from now on: the client is writing
+        (again), rather than assumed to be after some fixed time."""
+        target = len(self.acked) + count
+        try:
+            async with asyncio.timeout(ACK_WAIT_SECONDS):
+                while len(self.acked) < target:
+                    await asyncio.sleep(0.01)
+        except TimeoutError:
+            raise TimeoutError(
+                f"{len(self.acked)} of {target} commits acknowledged after {ACK_WAIT_SECONDS} s"
+            ) from None
 
     def longest_gap_after(self, since: float) -> float:
         """Longest time between successful commits from ``since`` on (the client's outage)."""
