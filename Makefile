@@ -101,6 +101,16 @@ clean:
 controlplane: setup
 	$(BIN)/tier0 controlplane
 
+# The single-node Kubernetes cluster (kubelet, containerd, CNI, CoreDNS, local-path storage),
+# built from source and Debian packages; `make cluster` prints the KUBECONFIG to export and
+# leaves it running, `make cluster-down` removes it. See docs/cluster.md.
+.PHONY: cluster cluster-down
+cluster: setup
+	$(BIN)/tier0 cluster up
+
+cluster-down: venv
+	$(BIN)/tier0 cluster down
+
 # The single-node cluster's offline images (pause, CoreDNS, local-path-provisioner, tier0) as
 # OCI archives under ~/.cache/tier0/images, built without a registry or Docker; cached by content.
 .PHONY: images

@@ -12,6 +12,7 @@ import typer
 
 from tier0.accesslogs.cli import app as logs_app
 from tier0.api.cli import serve_api
+from tier0.cluster.cli import app as cluster_app
 from tier0.consumers.cli import app as consume_app
 from tier0.images.cli import app as images_app
 from tier0.rag.cli import app as rag_app
@@ -27,6 +28,7 @@ app.add_typer(consume_app, name="consume")
 # only this entry point may know them (tests/unit/test_import_direction.py).
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(logs_app, name="logs")
+app.add_typer(cluster_app, name="cluster")
 app.command("api")(serve_api)
 consume_app.command("rabbitmq")(consume_rabbitmq)
 

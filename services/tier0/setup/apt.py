@@ -1,4 +1,4 @@
-"""Debian packages the data stores and browser tests need."""
+"""Debian packages the data stores, the single-node cluster and the image builds need."""
 
 from __future__ import annotations
 
@@ -21,6 +21,16 @@ APT_PACKAGES: tuple[str, ...] = (
     "ca-certificates",
     "curl",
     "git",
+    # The single-node cluster (tier0 cluster): container runtime, CNI plugins, the host tools
+    # kubelet and kube-proxy call, and mmdebstrap for the offline images.
+    "containerd",
+    "runc",
+    "containernetworking-plugins",
+    "iptables",
+    "iproute2",
+    "conntrack",
+    "ethtool",
+    "mmdebstrap",
 )
 
 
@@ -51,8 +61,10 @@ def ensure_packages(packages: tuple[str, ...] = APT_PACKAGES) -> str:
             STEP, f"missing {' '.join(missing)}; run as root or `sudo apt-get install`"
         )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
+    # Wait for another apt/dpkg run (a second checkout's setup) instead of failing at once.
+    lock_wait = ["-o", "DPkg::Lock::Timeout=600"]
+    install = ["apt-get", *lock_wait, "install", "-y", "-q", "--no-install-recommends", *missing]
     if subprocess.run(install, capture_output=True, env=env, check=False).returncode != 0:
-        run_command(STEP, ["apt-get", "update", "-q"], env=env)
+        run_command(STEP, ["apt-get", *lock_wait, "update", "-q"], env=env)
         run_command(STEP, install, env=env)
     return f"installed {' '.join(missing)}"

@@ -24,6 +24,9 @@ KUBERNETES_VERSION = "v1.37.2"
 ETCD_VERSION = "v3.6.16"
 HELM_VERSION = "v3.22.0"
 FERRETDB_VERSION = "v1.24.2"
+COREDNS_VERSION = "v1.14.7"
+LOCAL_PATH_VERSION = "v0.0.30"
+CRICTL_VERSION = "v1.37.0"
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,17 @@ KUBERNETES = GoTool(
         "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
         "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
         "kubectl": "k8s.io/kubernetes/cmd/kubectl",
+        "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+        "kubelet": "k8s.io/kubernetes/cmd/kubelet",
+        "kube-proxy": "k8s.io/kubernetes/cmd/kube-proxy",
     },
     version_args={
         "kube-apiserver": ("--version",),
         "kube-controller-manager": ("--version",),
         "kubectl": ("version", "--client"),
+        "kube-scheduler": ("--version",),
+        "kubelet": ("--version",),
+        "kube-proxy": ("--version",),
     },
     ldflags=_kubernetes_ldflags(KUBERNETES_VERSION),
     staging_version="v0." + KUBERNETES_VERSION.split(".", 1)[1],
@@ -107,7 +116,42 @@ FERRETDB = GoTool(
     generated_files={"build/version/version.txt": FERRETDB_VERSION},
 )
 
-ALL_TOOLS: tuple[GoTool, ...] = (FERRETDB, ETCD, HELM, KUBERNETES)
+# Cluster add-ons that kind runs as pods: DNS, and the default StorageClass's provisioner.
+COREDNS = GoTool(
+    name="coredns",
+    module="github.com/coredns/coredns",
+    version=COREDNS_VERSION,
+    binaries={"coredns": "github.com/coredns/coredns"},
+    version_args={"coredns": ("-version",)},
+)
+
+LOCAL_PATH_PROVISIONER = GoTool(
+    name="local-path-provisioner",
+    module="github.com/rancher/local-path-provisioner",
+    version=LOCAL_PATH_VERSION,
+    binaries={"local-path-provisioner": "github.com/rancher/local-path-provisioner"},
+    version_args={"local-path-provisioner": ("--version",)},
+)
+
+# The CRI client: `tier0 cluster down` removes every pod sandbox with it (network teardown
+# included), and it is how one looks at containers on the node.
+CRICTL = GoTool(
+    name="crictl",
+    module="sigs.k8s.io/cri-tools",
+    version=CRICTL_VERSION,
+    binaries={"crictl": "sigs.k8s.io/cri-tools/cmd/crictl"},
+    version_args={"crictl": ("--version",)},
+)
+
+ALL_TOOLS: tuple[GoTool, ...] = (
+    FERRETDB,
+    ETCD,
+    HELM,
+    KUBERNETES,
+    COREDNS,
+    LOCAL_PATH_PROVISIONER,
+    CRICTL,
+)
 
 
 def _works(tool: GoTool, binary: str) -> bool:

@@ -1,0 +1,52 @@
+"""The single-node cluster, started once per session (or reused when already up)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from node.kube import Kube, wait_for
+from tier0.cluster.node import Cluster
+
+NODE_STARTUP_KEY = pytest.StashKey[float]()
+
+
+@pytest.fixture(scope="session")
+def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """The node: a running one is reused (and left running); otherwise started here, and at the
+    end taken down and checked to leave nothing behind."""
+    node = Cluster()
+    if node.is_up():
+        yield node
+        return
+    node.up()
+    request.config.stash[NODE_STARTUP_KEY] = node.timings.get("up", 0.0)
+    yield node
+    node.down()
+    left = node.leftovers()
+    assert not left, "`tier0 cluster down` left behind:\n" + "\n".join(left)
+
+
+@pytest.fixture(scope="session")
+def tier0_image(cluster: Cluster) -> str:
+    return cluster.image("tier0")
+
+
+@pytest.fixture
+def kube(cluster: Cluster, tmp_path: Path) -> Iterator[Kube]:
+    """A fresh namespace for one test, deleted afterwards (without waiting for it)."""
+    name = f"node-{uuid.uuid4().hex[:8]}"
+    created = Kube(cluster, name, tmp_path)
+    created.run("create", "namespace", name)
+    # Pods are refused until the controller-manager has given the namespace its `default` account.
+    wait_for(
+        "the default ServiceAccount",
+        lambda: created.run("get", "serviceaccount", "default", check=False).returncode == 0,
+    )
+    try:
+        yield created
+    finally:
+        created.run("delete", "namespace", name, "--wait=false", check=False)
