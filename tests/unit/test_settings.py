@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from tier0.common.settings import Settings, check_secret
+from tier0.common.settings import Scope, Settings, check_secret
 
 GOOD = "q8JvT1c0xYl3pZ2w9sR7uV4k"
 
@@ -42,4 +42,23 @@ def test_short_api_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TIER0_POSTGRES_DSN", f"postgresql://tier0:{GOOD}@db/tier0")
     monkeypatch.setenv("TIER0_API_KEY", "abc")
     with pytest.raises(ValidationError, match="Tier-0 secret"):
+        Settings()  # type: ignore[call-arg]
+
+
+def test_each_key_grants_its_own_scope(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIER0_POSTGRES_DSN", f"postgresql://tier0:{GOOD}@db/tier0")
+    monkeypatch.setenv("TIER0_API_KEY", GOOD)
+    monkeypatch.setenv("TIER0_OPERATE_API_KEY", GOOD[::-1])
+    monkeypatch.setenv("TIER0_CORS_ORIGINS", '["http://localhost:8080"]')
+    settings = Settings()  # type: ignore[call-arg]
+    granted = {c.key.get_secret_value(): c.scope for c in settings.api_credentials}
+    assert granted == {GOOD: Scope.WRITE, GOOD[::-1]: Scope.OPERATE}
+    assert settings.cors_origins == ["http://localhost:8080"]
+
+
+def test_one_key_for_both_scopes_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIER0_POSTGRES_DSN", f"postgresql://tier0:{GOOD}@db/tier0")
+    monkeypatch.setenv("TIER0_API_KEY", GOOD)
+    monkeypatch.setenv("TIER0_OPERATE_API_KEY", GOOD)
+    with pytest.raises(ValidationError, match="must differ"):
         Settings()  # type: ignore[call-arg]

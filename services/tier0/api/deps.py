@@ -1,10 +1,10 @@
 """``Annotated`` dependencies: pools, the cache, the image store, the query service client,
-settings and the API-key check."""
+the Tier0Region client, settings and the API-key scope checks."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -15,14 +15,16 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
 from tier0.api.cache import DeviceCache
-from tier0.common.settings import Settings
+from tier0.api.regions import RegionClient
+from tier0.common.settings import Scope, Settings
 
 
 @dataclass
 class Resources:
     """What the lifespan opens; ``read_pool`` is the replica's, or ``write_pool`` without one.
 
-    ``mongo`` and ``rag`` are None when ``mongo_url`` / ``rag_url`` are not set.
+    ``mongo`` and ``rag`` are None when ``mongo_url`` / ``rag_url`` are not set, ``regions``
+    when no Kubernetes credentials were found.
     """
 
     settings: Settings
@@ -31,6 +33,7 @@ class Resources:
     cache: DeviceCache
     mongo: AsyncMongoClient[dict[str, Any]] | None = None
     rag: httpx.AsyncClient | None = None
+    regions: RegionClient | None = None
 
     @property
     def has_replica(self) -> bool:
@@ -87,18 +90,45 @@ def get_rag(resources: ResourcesDep) -> httpx.AsyncClient:
 RagDep = Annotated[httpx.AsyncClient, Depends(get_rag)]
 
 
-def require_api_key(
-    resources: ResourcesDep,
-    x_api_key: Annotated[str | None, Header(description="The deployment's API key")] = None,
-) -> None:
-    """401 without a key, 403 with a wrong one (or when no key is configured: writes are off)."""
-    if x_api_key is None:
-        raise HTTPException(401, "X-API-Key header required", {"WWW-Authenticate": "ApiKey"})
-    expected = resources.settings.api_key
-    if expected is None:
-        raise HTTPException(403, "writes are disabled: no API key is configured")
-    if not hmac.compare_digest(x_api_key.encode(), expected.get_secret_value().encode()):
-        raise HTTPException(403, "invalid API key")
+def get_regions(resources: ResourcesDep) -> RegionClient:
+    """The Tier0Region client; 503 when the API has no Kubernetes credentials."""
+    if resources.regions is None:
+        raise HTTPException(
+            503,
+            "failover is not available: no in-cluster credentials, TIER0_KUBECONFIG or KUBECONFIG",
+        )
+    return resources.regions
 
 
-ApiKey = Depends(require_api_key)
+RegionsDep = Annotated[RegionClient, Depends(get_regions)]
+
+
+def require_scope(scope: Scope) -> Callable[..., None]:
+    """A dependency that admits a request whose ``X-API-Key`` grants ``scope``.
+
+    401 without a key; 403 for an unknown key, a key of another scope, or when no key of this
+    scope is configured (the operation is then off).
+    """
+
+    def check(
+        resources: ResourcesDep,
+        x_api_key: Annotated[str | None, Header(description="A key of the needed scope")] = None,
+    ) -> None:
+        if x_api_key is None:
+            raise HTTPException(401, "X-API-Key header required", {"WWW-Authenticate": "ApiKey"})
+        credentials = resources.settings.api_credentials
+        if not any(c.scope is scope for c in credentials):
+            raise HTTPException(403, f"disabled: no API key of the {scope} scope is configured")
+        # Compare with every key (no early exit), so timing tells nothing about which matched.
+        given = x_api_key.encode()
+        granted = [c.scope for c in credentials if hmac.compare_digest(given, c.key_bytes)]
+        if not granted:
+            raise HTTPException(403, "invalid API key")
+        if scope not in granted:
+            raise HTTPException(403, f"this API key lacks the {scope} scope")
+
+    return check
+
+
+WriteScope = Depends(require_scope(Scope.WRITE))
+OperateScope = Depends(require_scope(Scope.OPERATE))

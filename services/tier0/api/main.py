@@ -1,24 +1,38 @@
-"""The API's app factory: the lifespan opens the pools, the cache, the image store and the query
-service client, then routers are mounted.
+"""The API's app factory: the lifespan opens the pools, the cache, the image store, the query
+service client and the Tier0Region client, and refreshes the fleet gauges; then routers are
+mounted.
 
 uvicorn --factory tier0.api.main:create_app      (or: tier0 api)
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, TextIO
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from pymongo import AsyncMongoClient
 
-from tier0.api import problems
+from tier0.api import fleet_gauges, problems
 from tier0.api.accesslog import AccessLogMiddleware
 from tier0.api.cache import DeviceCache
 from tier0.api.deps import Resources
-from tier0.api.routes import devices, health, images, logs, query, sites, users
+from tier0.api.regions import RegionClient
+from tier0.api.routes import (
+    devices,
+    failover,
+    health,
+    images,
+    logs,
+    query,
+    sites,
+    telemetry,
+    users,
+)
 from tier0.common.logging import get_logger
 from tier0.common.postgres import create_pool
 from tier0.common.settings import Settings, get_settings
@@ -58,8 +72,9 @@ def create_app(
         rag = None
         if settings.rag_url:
             rag = httpx.AsyncClient(base_url=settings.rag_url, timeout=RAG_TIMEOUT)
+        regions = await asyncio.to_thread(RegionClient.from_settings, settings)
         app.state.resources = Resources(
-            settings, write_pool, read_pool, cache, mongo=mongo, rag=rag
+            settings, write_pool, read_pool, cache, mongo=mongo, rag=rag, regions=regions
         )
         log.info(
             "api ready",
@@ -67,10 +82,14 @@ def create_app(
             cache=cache.client is not None,
             images=mongo is not None,
             query=rag is not None,
+            failover=regions is not None,
         )
         try:
-            yield
+            async with fleet_gauges.refreshing(read_pool):
+                yield
         finally:
+            if regions is not None:
+                await regions.close()
             if rag is not None:
                 await rag.aclose()
             if mongo is not None:
@@ -89,6 +108,21 @@ def create_app(
     )
     problems.install(app)
     app.add_middleware(AccessLogMiddleware, stream=access_log)
-    for module in (health, devices, sites, users, logs, images, query):
+    _allow_cross_origin(app, settings.cors_origins)
+    for module in (health, devices, sites, telemetry, users, logs, images, query, failover):
         app.include_router(module.router)
     return app
+
+
+def _allow_cross_origin(app: FastAPI, origins: list[str]) -> None:
+    """CORS, only for a UI served from another origin; `tier0 dashboard` proxies, needs none."""
+    if not origins:
+        return
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "X-API-Key"],
+        expose_headers=["X-Cache", "Location"],
+        max_age=600,
+    )

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from tier0.images.model import Gear
 
@@ -50,6 +51,28 @@ class TelemetryPublic(BaseModel):
     start: datetime
     end: datetime
     readings: list[Reading]
+
+
+class SeriesPoint(BaseModel):
+    t: Annotated[datetime, Field(description="Start of the bucket")]
+    avg: float
+    min: float
+    max: float
+    readings: int
+
+
+class SeriesPublic(BaseModel):
+    site_id: str
+    device_type: str
+    metric: str
+    points: list[SeriesPoint]
+
+
+class TelemetryStatusPublic(BaseModel):
+    devices: int
+    offline: Annotated[int, Field(description="No reading for offline_after_seconds (or none)")]
+    offline_after_seconds: int
+    by_state: Annotated[dict[str, int], Field(description="The others, by latest state")]
 
 
 # --- sites -----------------------------------------------------------------------------------
@@ -158,6 +181,90 @@ class SiteCompliancePublic(BaseModel):
 class ComplianceSummaryPublic(BaseModel):
     overall: SiteCompliancePublic
     sites: Annotated[list[SiteCompliancePublic], Field(description="Worst average score first")]
+
+
+# --- failover (the Tier0Region) ----------------------------------------------------------------
+class FromResource(BaseModel):
+    """Read from the resource's camelCase fields; served in this API's snake_case."""
+
+    model_config = ConfigDict(
+        alias_generator=AliasGenerator(validation_alias=to_camel), populate_by_name=True
+    )
+
+
+class ConditionPublic(FromResource):
+    type: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    last_transition_time: datetime | None = None
+
+
+class FailoverRunPublic(FromResource):
+    """A switchover or failover: in progress (``step`` set) or the last one (``total_seconds``)."""
+
+    from_region: Annotated[str | None, Field(validation_alias="from")] = None
+    to_region: Annotated[str | None, Field(validation_alias="to")] = None
+    reason: Annotated[str | None, Field(description="planned or primary-lost")] = None
+    started_at: datetime | None = None
+    epoch: int | None = None
+    step: Annotated[str | None, Field(description="Next step to run (in progress only)")] = None
+    total_seconds: Annotated[float | None, Field(description="RTO: start to validated write")] = (
+        None
+    )
+    steps: Annotated[dict[str, float], Field(description="Seconds each finished step took")] = {}
+
+
+class RegionStatusPublic(FromResource):
+    """The Tier0Region: what is asked (``desired_region``) and what is (``active_region``)."""
+
+    name: str
+    namespace: str
+    regions: list[str]
+    desired_region: Annotated[str, Field(description="spec.activeRegion")]
+    active_region: Annotated[str | None, Field(description="status.activeRegion")] = None
+    phase: str | None = None
+    epoch: int | None = None
+    generation: int | None = None
+    observed_generation: int | None = None
+    replication_lag_bytes: int | None = None
+    primary_lsn: str | None = None
+    conditions: list[ConditionPublic] = []
+    failover: Annotated[FailoverRunPublic | None, Field(description="In progress, if any")] = None
+    last_failover: FailoverRunPublic | None = None
+
+
+class FailoverCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    region: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=63,
+            pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+            description="The region to make active",
+        ),
+    ]
+
+
+class FailoverAccepted(BaseModel):
+    from_region: str | None
+    to_region: str
+    epoch: Annotated[
+        int,
+        Field(description="status.epoch once this switchover is done; poll GET /api/failover"),
+    ]
+
+
+class RegionEventPublic(BaseModel):
+    type: str | None
+    reason: str | None
+    message: str | None
+    count: int | None
+    first_seen: datetime | None
+    last_seen: datetime | None
+    source: str | None
 
 
 # --- health ----------------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, NamedTuple
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Passwords seen in copy-pasted examples; refusing them keeps sample values out of deployments.
@@ -24,6 +25,23 @@ def check_secret(value: str, what: str) -> str:
             "characters; generate one (e.g. `openssl rand -base64 24`)"
         )
     return value
+
+
+class Scope(StrEnum):
+    """What an API key may do. Keys are separate so a dashboard user who may switch regions
+    need not be able to register devices, and the other way round."""
+
+    WRITE = "write"  # change data: register devices
+    OPERATE = "operate"  # act on the deployment: switch the active region
+
+
+class ApiCredential(NamedTuple):
+    key: SecretStr
+    scope: Scope
+
+    @property
+    def key_bytes(self) -> bytes:
+        return self.key.get_secret_value().encode()
 
 
 def _url_password(url: str) -> str:
@@ -64,8 +82,23 @@ class Settings(BaseSettings):
         Field(description="Base URL of the query service (`tier0 rag serve`), for /api/query"),
     ] = ""
     api_key: SecretStr | None = Field(
-        default=None, description="Key required on mutating API calls"
+        default=None, description="Key of the write scope (register devices)"
     )
+    operate_api_key: SecretStr | None = Field(
+        default=None, description="Key of the operate scope (POST /api/failover)"
+    )
+    kubeconfig: Annotated[
+        str | None,
+        Field(description="Kubeconfig of the failover endpoints (else in-cluster, $KUBECONFIG)"),
+    ] = None
+    region_name: Annotated[str, Field(description="The Tier0Region the API reads and patches")] = (
+        "tier0"
+    )
+    region_namespace: Annotated[str, Field(description="Namespace of that Tier0Region")] = "tier0"
+    cors_origins: Annotated[
+        list[str],
+        Field(description='Origins allowed to call the API from a browser (JSON list, or ["*"])'),
+    ] = []
     log_level: str = "INFO"
 
     @field_validator("postgres_dsn")
@@ -74,12 +107,29 @@ class Settings(BaseSettings):
         check_secret(_url_password(value), "the PostgreSQL password in TIER0_POSTGRES_DSN")
         return value
 
-    @field_validator("redis_password", "api_key")
+    @field_validator("redis_password", "api_key", "operate_api_key")
     @classmethod
     def _secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
             check_secret(value.get_secret_value(), "a Tier-0 secret")
         return value
+
+    @model_validator(mode="after")
+    def _distinct_keys(self) -> Settings:
+        # One key per scope: a shared key would quietly grant both.
+        if (
+            self.api_key is not None
+            and self.operate_api_key is not None
+            and self.api_key.get_secret_value() == self.operate_api_key.get_secret_value()
+        ):
+            raise ValueError("TIER0_API_KEY and TIER0_OPERATE_API_KEY must differ")
+        return self
+
+    @property
+    def api_credentials(self) -> list[ApiCredential]:
+        """The configured keys with the scope each grants."""
+        keys = ((self.api_key, Scope.WRITE), (self.operate_api_key, Scope.OPERATE))
+        return [ApiCredential(key, scope) for key, scope in keys if key is not None]
 
     @property
     def sentinel_addresses(self) -> list[tuple[str, int]]:

@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from tier0.api.cache import devices_key
-from tier0.api.deps import ApiKey, CacheDep, ReadConn, ResourcesDep, WriteConn
+from tier0.api.deps import CacheDep, ReadConn, ResourcesDep, WriteConn, WriteScope
 from tier0.api.models import DeviceCreate, DevicePublic, DeviceType, Page, TelemetryPublic
 from tier0.api.store import devices as store
 
@@ -57,11 +57,11 @@ async def _wait_for_replica(resources: ResourcesDep, lsn: str) -> None:
         await asyncio.sleep(0.01)
 
 
-@router.post("", status_code=201, dependencies=[ApiKey])
+@router.post("", status_code=201, dependencies=[WriteScope])
 async def register_device(
     device: DeviceCreate, conn: WriteConn, resources: ResourcesDep, cache: CacheDep
 ) -> DevicePublic:
-    """Add a device to the registry (header ``X-API-Key`` required)."""
+    """Add a device to the registry (``X-API-Key`` of the write scope required)."""
     try:
         created = await store.insert_device(conn, device=device)
     except asyncpg.UniqueViolationError as exc:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+import tier0.common.metrics  # noqa: F401  (registers tier0_uptime_seconds)
 from tier0.api.deps import ResourcesDep
 from tier0.api.models import DependencyStatus, HealthPublic
 
