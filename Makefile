@@ -116,3 +116,23 @@ cluster-down: venv
 .PHONY: images
 images: setup
 	$(BIN)/tier0 cluster images build
+
+# The whole system in one command: the node, the chart installed with every pod Ready, the API
+# port-forwarded to 127.0.0.1; prints the URLs and the KUBECONFIG. `make down` removes it all.
+# TIER0_TARGET=kind uses kind + skaffold instead (a machine with Docker; see docs/deploy.md).
+TIER0_TARGET ?= local
+.PHONY: up down
+up: setup
+ifeq ($(TIER0_TARGET),kind)
+	kind get clusters | grep -qx tier0 || kind create cluster --config kind-config.yaml
+	skaffold run --port-forward=user
+else
+	$(BIN)/tier0 system up
+endif
+
+down: venv
+ifeq ($(TIER0_TARGET),kind)
+	kind delete cluster --name tier0
+else
+	$(BIN)/tier0 system down
+endif

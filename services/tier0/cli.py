@@ -13,6 +13,7 @@ import typer
 from tier0.accesslogs.cli import app as logs_app
 from tier0.api.cli import serve_api
 from tier0.cluster.cli import app as cluster_app
+from tier0.cluster.cli import system_app
 from tier0.consumers.cli import app as consume_app
 from tier0.dashboard.cli import serve_dashboard
 from tier0.images.cli import app as images_app
@@ -30,6 +31,7 @@ app.add_typer(consume_app, name="consume")
 app.add_typer(simulate_app, name="simulate")
 app.add_typer(logs_app, name="logs")
 app.add_typer(cluster_app, name="cluster")
+app.add_typer(system_app, name="system", help="The whole system on the node: `make up`/`down`.")
 app.command("api")(serve_api)
 app.command("dashboard")(serve_dashboard)
 consume_app.command("rabbitmq")(consume_rabbitmq)

@@ -67,7 +67,7 @@ def test_component_runs_a_real_command(
     ("kind", "name", "expected"),
     [
         ("Deployment", "tier0-log-simulator", {"simulate logs", "logs load"}),
-        ("Job", "tier0-migrations", {"migrate"}),
+        ("Job", "tier0-migrations-1", {"migrate"}),
         ("Deployment", "tier0-rag", {"rag sample-corpus", "rag ingest"}),
     ],
 )

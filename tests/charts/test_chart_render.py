@@ -302,9 +302,11 @@ def test_network_policies_deny_by_default_per_component(
     assert other_render.of_kind("NetworkPolicy") == []
 
 
-def test_migrations_run_as_a_hook_on_install_and_upgrade(default_render: Render) -> None:
-    job = default_render.named("Job", "tier0-migrations")
-    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+def test_migrations_run_as_a_job_per_release_revision(default_render: Render) -> None:
+    # Not a post-install hook: `helm install --wait` would run it only after every pod is Ready,
+    # and the consumers are not Ready until the tables exist.
+    job = default_render.named("Job", "tier0-migrations-1")
+    assert "helm.sh/hook" not in job["metadata"].get("annotations", {})
     script = job["spec"]["template"]["spec"]["containers"][0]["args"][0]
     assert "tier0 migrate" in script
     assert "seed_registry" in script

@@ -18,7 +18,9 @@ COREDNS_NAMESPACE = "kube-system"
 LOCAL_PATH_NAMESPACE = "local-path-storage"
 STORAGE_CLASS = "standard"
 
-COREFILE = f""".:53 {{
+# Two server blocks: the cluster's zones, and everything else answered NXDOMAIN at once (with no
+# block for "." a client would get SERVFAIL, which resolvers report as a temporary failure).
+COREFILE = f"""{layout.CLUSTER_DOMAIN}:53 in-addr.arpa:53 ip6.arpa:53 {{
     errors
     health {{
         lameduck 5s
@@ -26,13 +28,18 @@ COREFILE = f""".:53 {{
     ready
     kubernetes {layout.CLUSTER_DOMAIN} in-addr.arpa ip6.arpa {{
         pods insecure
-        fallthrough in-addr.arpa ip6.arpa
         ttl 30
     }}
     prometheus :9153
     cache 30
     loop
     reload
+}}
+.:53 {{
+    errors
+    template ANY ANY {{
+        rcode NXDOMAIN
+    }}
 }}
 """
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -82,3 +84,49 @@ def status(
         raise typer.Exit(1)
     console.print(cluster.kubectl("get", "nodes,pods", "-A", "-o", "wide"))
     typer.echo(f"export KUBECONFIG={cluster.kubeconfig}")
+
+
+system_app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+@system_app.command("up")
+def system_up(
+    chart: Annotated[Path, typer.Option(help="The chart to install.")] = Path("charts/tier0"),
+) -> None:
+    """The whole system: the node, the chart installed and Ready, the API port-forwarded."""
+    from tier0.cluster import deploy
+    from tier0.cluster.node import Cluster
+
+    _root_required()
+    if not (chart / "Chart.yaml").exists():
+        console.print(f"[red]no chart at {chart}[/red]; run from the repository root")
+        raise typer.Exit(1)
+    cluster = Cluster(progress=_progress)
+    try:
+        with console.status("[bold]starting the node[/bold] ..."):
+            cluster.up()
+        with console.status("[bold]helm upgrade --install (every pod Ready)[/bold] ..."):
+            started = time.monotonic()
+            deploy.install(cluster, chart)
+            _progress("chart installed and Ready", time.monotonic() - started)
+        forwards = deploy.start_forwards(cluster)
+    except (StartupError, RuntimeError) as exc:
+        console.print(f"[red]make up failed:[/red] {exc}")
+        console.print(f"node logs: {cluster.paths.logs}; `make down` cleans up")
+        raise typer.Exit(1) from exc
+    console.print("[green]Tier-0 is up[/green]")
+    for forward in forwards:
+        typer.echo(f"{forward.name}: {forward.url}  (port-forward of service/{forward.service})")
+    typer.echo(f"API key: {deploy.api_key_command()}")
+    typer.echo(f"export KUBECONFIG={cluster.kubeconfig}")
+
+
+@system_app.command("down")
+def system_down() -> None:
+    """Stop the port-forwards and remove the node with everything on it."""
+    from tier0.cluster import deploy
+    from tier0.cluster.node import Cluster
+
+    _root_required()
+    deploy.stop_forwards(Cluster())
+    down()

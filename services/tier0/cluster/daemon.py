@@ -49,6 +49,8 @@ class Daemon:
     pid_file: Path
     env: dict[str, str] = field(default_factory=dict)
     stop_signal: int = signal.SIGTERM
+    # Signal the whole process group (a shell loop and its child), not just the leader.
+    group: bool = False
 
     def pid(self) -> int | None:
         """The PID of this component if it is running (and is still the process we started)."""
@@ -105,10 +107,10 @@ class Daemon:
         """Send ``stop_signal``, wait for the exit, then SIGKILL; forget the PID file."""
         pid = self.pid()
         if pid is not None:
-            _signal_and_wait(pid, self.stop_signal, timeout)
+            _signal_and_wait(pid, self.stop_signal, timeout, group=self.group)
             if self.running():
                 log.warning("%s did not stop in %.0f s; killing it", self.name, timeout)
-                _signal_and_wait(pid, signal.SIGKILL, 10.0)
+                _signal_and_wait(pid, signal.SIGKILL, 10.0, group=self.group)
         self.pid_file.unlink(missing_ok=True)
 
 
@@ -121,9 +123,13 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _signal_and_wait(pid: int, sig: int, timeout: float) -> None:
+def _signal_and_wait(pid: int, sig: int, timeout: float, *, group: bool = False) -> None:
     try:
-        os.kill(pid, sig)
+        # start_new_session made the daemon its group's leader: its PID is the group's ID.
+        if group:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
     except ProcessLookupError:
         return
     child = _children.get(pid)
