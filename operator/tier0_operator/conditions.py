@@ -32,6 +32,9 @@ class Reason(StrEnum):
     IDLE = "Idle"
     STEP_FAILED = "StepFailed"
     WAITING = "Waiting"
+    SWITCHOVER_CANCELLED = "SwitchoverCancelled"
+    SWITCHOVER_TIMED_OUT = "SwitchoverTimedOut"
+    SPLIT_BRAIN = "MoreThanOneWritable"
 
 
 class FailoverReason(StrEnum):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
-from tier0_operator.engine.agent import NodeAgent
+from tier0_operator.engine.agent import HttpNodeAgent
+from tier0_operator.engine.lease import KubePrimaryLease
 from tier0_operator.engine.runner import EngineContext
 from tier0_operator.kube import KubeApi, KubeRouter, ObjectRef
+from tier0_operator.leader import Leadership
+from tier0_operator.leases import Leases, primary_lease_name
 from tier0_operator.model import FORCE_ANNOTATION, GROUP, PLURAL, VERSION, Tier0RegionSpec
 from tier0_operator.reconcile import RegionMemory, observe, reconcile
 from tier0_operator.status import StatusWriter
@@ -28,7 +31,7 @@ class OperatorConfig:
     """What ``tier0 operator`` hands every handler through kopf's memo."""
 
     api: KubeApi
-    agent: NodeAgent
+    leadership: Leadership
 
 
 @kopf.on.startup()
@@ -42,31 +45,57 @@ def configure_kopf(settings: kopf.OperatorSettings, **_: Any) -> None:
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=RECONCILE_INTERVAL, backoff=UNEXPECTED_ERROR_DELAY)
 async def reconcile_region(
-    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, memo: kopf.Memo, retry: int = 0, **_: Any
-) -> None:
+    spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, memo: kopf.Memo, retry: int = 0,
+    **_: Any,
+) -> None:  # fmt: skip
     """Finish/start switchovers and watch the primary (level-triggered from status)."""
-    ctx, api, ref, memory = await _prepare(spec, status, meta, memo)
     generation = int(meta.get("generation", 0))
-    await _guarded(memory, reconcile(ctx, api, ref, memory, generation), retry)
+
+    async def work(ctx: EngineContext, api: KubeApi, ref: ObjectRef, memory: RegionMemory) -> None:
+        await reconcile(ctx, api, ref, memory, generation)
+
+    await _guarded(spec, meta, status, memo, retry, work)
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=OBSERVE_INTERVAL, backoff=UNEXPECTED_ERROR_DELAY)
 async def observe_region(
-    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, memo: kopf.Memo, retry: int = 0, **_: Any
+    spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, memo: kopf.Memo, retry: int = 0,
+    **_: Any,
+) -> None:  # fmt: skip
+    """Replication lag, synchronous replication, role labels and the Ready/Replicating
+    conditions."""
+
+    async def work(ctx: EngineContext, api: KubeApi, ref: ObjectRef, memory: RegionMemory) -> None:
+        await observe(ctx, ref, memory)
+
+    await _guarded(spec, meta, status, memo, retry, work)
+
+
+Work = Callable[[EngineContext, KubeApi, ObjectRef, RegionMemory], Awaitable[None]]
+
+
+async def _guarded(
+    spec: kopf.Spec, meta: kopf.Meta, status: kopf.Status, memo: kopf.Memo, retry: int, work: Work
 ) -> None:
-    """Replication lag, synchronous replication and the Ready/Replicating conditions."""
-    ctx, _api, ref, memory = await _prepare(spec, status, meta, memo)
-    await _guarded(memory, observe(ctx, ref, memory), retry)
-
-
-async def _guarded(memory: RegionMemory, work: Awaitable[None], retry: int) -> None:
-    """Any failure: Ready=False/StepFailed, a Warning Event, and a retry that backs off.
+    """Run ``work`` if this operator leads; any failure (a missing Secret included) becomes
+    Ready=False/StepFailed, a Warning Event, and a retry that backs off.
 
     ``retry`` is kopf's count of this handler's consecutive failures (0 after a success), so
     the delay doubles per failure up to ``waiting.MAX_RETRY_DELAY``: never a hot loop.
     """
+    config: OperatorConfig = memo["config"]
+    if not config.leadership.leading:
+        return  # another replica leads: it drives every plan
+    ref = ObjectRef(str(meta["namespace"]), str(meta["name"]), str(meta["uid"]))
+    if "region" not in memo:
+        leases = Leases(config.api.client, ref.namespace)
+        lease = KubePrimaryLease(leases, primary_lease_name(ref.name))
+        memo["region"] = RegionMemory(StatusWriter(config.api, ref, dict(status)), lease)
+    memory: RegionMemory = memo["region"]
+    memory.annotations = dict(meta.get("annotations", {}))
     try:
-        await work
+        ctx = await _context(config, ref, spec, meta, memory)
+        await work(ctx, config.api, ref, memory)
     except kopf.TemporaryError:
         raise
     except Exception as exc:
@@ -80,19 +109,19 @@ async def _guarded(memory: RegionMemory, work: Awaitable[None], retry: int) -> N
         raise kopf.TemporaryError(message, delay=delay) from exc
 
 
-async def _prepare(
-    spec: kopf.Spec, status: kopf.Status, meta: kopf.Meta, memo: kopf.Memo
-) -> tuple[EngineContext, KubeApi, ObjectRef, RegionMemory]:
-    config: OperatorConfig = memo["config"]
-    ref = ObjectRef(str(meta["namespace"]), str(meta["name"]), str(meta["uid"]))
-    if "region" not in memo:
-        memo["region"] = RegionMemory(StatusWriter(config.api, ref, dict(status)))
+async def _context(
+    config: OperatorConfig, ref: ObjectRef, spec: kopf.Spec, meta: kopf.Meta, memory: RegionMemory
+) -> EngineContext:
     parsed = Tier0RegionSpec.parse(spec)
     credentials = await config.api.credentials(ref.namespace, parsed.credentials_secret)
     addresses = {
         r.name: f"{r.postgres.address(ref.namespace)}:{r.postgres.port}" for r in parsed.regions
     }
     router = KubeRouter(config.api, ref.namespace, parsed.rw_service, addresses)
+    urls = {r.name: r.postgres.agent_url(ref.namespace) for r in parsed.regions}
+    agent = HttpNodeAgent(urls, credentials.instance_token)
     forced = meta.get("annotations", {}).get(FORCE_ANNOTATION) == "true"
-    ctx = EngineContext(ref.namespace, parsed, credentials, config.agent, router, forced)
-    return ctx, config.api, ref, memo["region"]
+    return EngineContext(
+        ref.namespace, parsed, credentials, agent, router, memory.lease, forced,
+        leading=config.leadership.check,
+    )  # fmt: skip

@@ -37,6 +37,10 @@ def _name(obj: Any) -> str:
     return str(obj.metadata.name)
 
 
+def _labels(obj: Any) -> dict[str, str]:
+    return dict(obj.metadata.labels or {})
+
+
 async def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
@@ -54,6 +58,7 @@ class KubeApi:
     """Thin async wrappers over the kubernetes client for one operator process."""
 
     def __init__(self, api: client.ApiClient) -> None:
+        self.client = api
         self.core = client.CoreV1Api(api)
         self.custom = client.CustomObjectsApi(api)
 
@@ -67,6 +72,13 @@ class KubeApi:
         await _call(
             self.custom.patch_namespaced_custom_object,
             GROUP, VERSION, ref.namespace, PLURAL, ref.name, {"spec": dict(patch)},
+        )  # fmt: skip
+
+    async def remove_annotation(self, ref: ObjectRef, key: str) -> None:
+        await _call(
+            self.custom.patch_namespaced_custom_object,
+            GROUP, VERSION, ref.namespace, PLURAL, ref.name,
+            {"metadata": {"annotations": {key: None}}},
         )  # fmt: skip
 
     async def event(self, ref: ObjectRef, reason: str, message: str, warning: bool = False) -> None:
@@ -99,6 +111,7 @@ class KubeApi:
             replication_user=data.get("replication-username", "replicator"),
             replication_password=data["replication-password"],
             redis_password=data.get("redis-password"),
+            instance_token=data["instance-token"],
         )
 
 
@@ -131,12 +144,16 @@ class KubeRouter:
             self.api.core.list_namespaced_pod, self.namespace, label_selector=selector
         )
         for pod in pods.items:
-            await _call(self.api.core.patch_namespaced_pod, _name(pod), self.namespace, patch)
+            if _labels(pod).get(ROLE_LABEL) != role:
+                await _call(self.api.core.patch_namespaced_pod, _name(pod), self.namespace, patch)
         services = await _call(
             self.api.core.list_namespaced_service, self.namespace, label_selector=selector
         )
         for svc in services.items:
-            await _call(self.api.core.patch_namespaced_service, _name(svc), self.namespace, patch)
+            if _labels(svc).get(ROLE_LABEL) != role:
+                await _call(
+                    self.api.core.patch_namespaced_service, _name(svc), self.namespace, patch
+                )
 
     async def _ensure_rw_service(self, primary: str) -> None:
         annotations = {

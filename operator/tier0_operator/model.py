@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,10 @@ VERSION = "v1alpha1"
 PLURAL = "tier0regions"
 KIND = "Tier0Region"
 FORCE_ANNOTATION = "tier0.io/force-failover"
+FAILBACK_ANNOTATION = "tier0.io/failback"
+# Region names become replication slot names (lowercase letters, digits, underscore) and parts
+# of Service names (DNS labels): only lowercase letters and digits satisfy both.
+REGION_NAME = re.compile(r"[a-z0-9]{1,40}")
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,7 @@ class Endpoint:
     port: int
     service: str | None = None
     host: str | None = None
+    agent_port: int = 8008  # the instance manager's HTTP API (PostgreSQL endpoints only)
 
     def address(self, namespace: str) -> str:
         """The host name to dial: the Service's cluster DNS name, or the host as given."""
@@ -29,7 +35,15 @@ class Endpoint:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any], default_port: int) -> Endpoint:
-        return cls(int(raw.get("port", default_port)), raw.get("service"), raw.get("host"))
+        return cls(
+            int(raw.get("port", default_port)),
+            raw.get("service"),
+            raw.get("host"),
+            int(raw.get("agentPort", 8008)),
+        )
+
+    def agent_url(self, namespace: str) -> str:
+        return f"http://{self.address(namespace)}:{self.agent_port}"
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,13 @@ class FailoverPolicy:
     catch_up_timeout_seconds: int
     max_lag_bytes: int
     synchronous: bool
+    switchover_timeout_seconds: int = 120
+
+    @property
+    def lease_seconds(self) -> int:
+        """The primary Lease's duration: an unreachable primary has fenced itself by the time
+        the operator decides to fail over (detection and Lease expiry overlap)."""
+        return self.unhealthy_after_seconds
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,9 @@ class Tier0RegionSpec:
 
     @classmethod
     def parse(cls, spec: Mapping[str, Any]) -> Tier0RegionSpec:
+        for raw in spec["regions"]:
+            if not REGION_NAME.fullmatch(raw["name"]):
+                raise ValueError(f"region name {raw['name']!r} must match {REGION_NAME.pattern}")
         regions = tuple(
             Region(
                 r["name"],
@@ -110,6 +134,7 @@ class Tier0RegionSpec:
                 catch_up_timeout_seconds=int(policy.get("catchUpTimeoutSeconds", 30)),
                 max_lag_bytes=int(policy.get("maxLagBytes", 1048576)),
                 synchronous=bool(policy.get("synchronous", True)),
+                switchover_timeout_seconds=int(policy.get("switchoverTimeoutSeconds", 120)),
             ),
         )
 
@@ -123,3 +148,4 @@ class Credentials:
     replication_user: str
     replication_password: str
     redis_password: str | None
+    instance_token: str

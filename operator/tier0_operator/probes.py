@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from tier0_operator.engine import pg
 from tier0_operator.engine.runner import EngineContext
-from tier0_operator.waiting import NoCandidate
+from tier0_operator.waiting import MoreThanOneWritable, NoCandidate
 
 
 @dataclass(frozen=True)
@@ -58,12 +58,20 @@ async def choose_candidate(ctx: EngineContext, lost: str) -> tuple[str, int]:
     return name, position
 
 
-async def find_writable(ctx: EngineContext) -> str | None:
-    """The region whose PostgreSQL accepts writes (first seen), for adopting a new resource."""
-    for region in ctx.spec.regions:
-        if await probe_primary(ctx, region.name) is not None:
-            return region.name
-    return None
+async def find_writable(ctx: EngineContext) -> str:
+    """The one region whose PostgreSQL accepts writes, for adopting a new resource; every other
+    region must answer as a replica (two writable, or one unanswered, and nothing is adopted)."""
+    regions = [r.name for r in ctx.spec.regions]
+    writable = await asyncio.gather(*(probe_primary(ctx, r) for r in regions))
+    primaries = [r for r, lsn in zip(regions, writable, strict=True) if lsn is not None]
+    if len(primaries) != 1:
+        raise MoreThanOneWritable(f"writable regions: {primaries or 'none'}; need exactly one")
+    others = [r for r in regions if r != primaries[0]]
+    positions = await asyncio.gather(*(replica_position(ctx, r) for r in others))
+    unchecked = [r for r, pos in zip(others, positions, strict=True) if pos is None]
+    if unchecked:
+        raise MoreThanOneWritable(f"{unchecked} do not answer as replicas of {primaries[0]}")
+    return primaries[0]
 
 
 async def observe_replication(ctx: EngineContext, primary: str) -> Replication | None:

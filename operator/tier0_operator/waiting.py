@@ -56,3 +56,10 @@ class PrimaryUnfenceable(NotYet):
     """The old primary may still accept writes and could not be fenced: promoting would split."""
 
     delay = 3.0
+
+
+class MoreThanOneWritable(NotYet):
+    """Adopting: more than one region accepts writes, or one that should be a replica cannot
+    be checked; the operator will not pick one."""
+
+    delay = 3.0

@@ -101,18 +101,76 @@ def operator(
     namespace: Annotated[
         list[str] | None, typer.Option(help="Namespace to watch (repeat); all when omitted.")
     ] = None,
-    local_agent: Annotated[
-        Path | None,
-        typer.Option(help="JSON {region: {datadir, runAs}}: rejoin/fence local servers."),
-    ] = None,
     metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus metrics.")] = None,
+    leader_namespace: Annotated[
+        str | None, typer.Option(help="Namespace of the tier0-operator leader Lease.")
+    ] = None,
+    leader_lease_seconds: Annotated[
+        float, typer.Option(help="Leader Lease duration: how soon a standby replica takes over.")
+    ] = 10.0,
 ) -> None:
     """Run the Tier0Region operator (kopf) against $KUBECONFIG or the in-cluster API."""
     from tier0.common.logging import configure_logging
     from tier0_operator.main import run_operator
 
     configure_logging("INFO")
-    run_operator(namespaces=namespace or [], local_agent=local_agent, metrics_port=metrics_port)
+    run_operator(
+        namespaces=namespace or [],
+        metrics_port=metrics_port,
+        leader_namespace=leader_namespace,
+        leader_lease_seconds=leader_lease_seconds,
+    )
+
+
+@app.command("pg-instance")
+def pg_instance(
+    region: Annotated[str, typer.Option(envvar="TIER0_REGION", help="This node's region.")],
+    datadir: Annotated[Path, typer.Option(envvar="PGDATA", help="PostgreSQL data directory.")],
+    port: Annotated[int, typer.Option(envvar="TIER0_PG_PORT", help="PostgreSQL port.")] = 5432,
+    listen: Annotated[str, typer.Option(envvar="TIER0_PG_LISTEN")] = "*",
+    socket_dir: Annotated[
+        Path | None, typer.Option(envvar="TIER0_PG_SOCKET_DIR", help="Default: beside datadir.")
+    ] = None,
+    run_as: Annotated[
+        str | None, typer.Option(envvar="TIER0_PG_RUN_AS", help="Account for PostgreSQL if root.")
+    ] = None,
+    namespace: Annotated[
+        str | None, typer.Option(envvar="TIER0_NAMESPACE", help="Default: the pod's namespace.")
+    ] = None,
+    resource: Annotated[str, typer.Option(envvar="TIER0_RESOURCE", help="Tier0Region name.")] = (
+        "tier0"
+    ),
+    http_port: Annotated[int, typer.Option(envvar="TIER0_INSTANCE_HTTP_PORT")] = 8008,
+) -> None:
+    """Instance manager: run PostgreSQL as a child and serve fence/rewind/follow/start."""
+    import asyncio
+
+    from tier0.common.logging import configure_logging
+    from tier0_operator.instance.config import (
+        InstanceConfig,
+        Passwords,
+        default_namespace,
+        env_secret,
+    )
+    from tier0_operator.instance.main import serve
+
+    configure_logging("INFO")
+    token = env_secret("TIER0_INSTANCE_TOKEN")
+    assert token is not None
+    config = InstanceConfig(
+        region=region,
+        datadir=datadir.resolve(),
+        port=port,
+        listen=listen,
+        socket_dir=(socket_dir or datadir.resolve().parent / "sock"),
+        run_as=run_as,
+        passwords=Passwords.from_env(),
+        namespace=namespace or default_namespace(),
+        resource=resource,
+        http_port=http_port,
+        token=token,
+    )
+    asyncio.run(serve(config))
 
 
 @app.command()

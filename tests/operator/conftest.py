@@ -19,10 +19,13 @@ CRD_NAME = "tier0regions.tier0.io"
 
 
 @pytest.fixture(scope="module")
-def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStores]:
-    """PostgreSQL region1 (primary) + region2 (replica), Redis + 3 Sentinels, for one module."""
+def stores(
+    crd_installed: None, module_namespace: Namespace, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalStores]:
+    """A Tier0Region with its Secret, PostgreSQL region1 (primary) + region2 (replica) run by
+    their instance managers, Redis + 3 Sentinels, for one module."""
     root: Path = tmp_path_factory.mktemp("stores")
-    started = start_stores(root)
+    started = start_stores(root, module_namespace)
     try:
         yield started
     finally:

@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kubernetes import client
-from operator_stores import LocalStores
+from operator_stores import GROUP, NAME, PLURAL, VERSION, LocalStores
 from prometheus_client.parser import text_string_to_metric_families
 
 from controlplane.kube import Namespace
 from tier0.stack.base import free_port
 
-GROUP, VERSION, PLURAL, NAME = "tier0.io", "v1alpha1", "tier0regions", "tier0"
 CRD_FILE = Path(__file__).resolve().parents[2] / "crds" / "tier0region.yaml"
 TIER0 = Path(sys.executable).parent / "tier0"
 T = TypeVar("T")
+# Short, so a test sees a standby operator take over within seconds.
+LEADER_LEASE_SECONDS = 4
 
 
 def until(what: str, check: Callable[[], T], timeout: float = 10.0) -> T:
@@ -88,14 +89,19 @@ class OperatorEnv:
         return self.wait_status(f"Ready on {region}", ready, timeout)
 
     def start_operator(self) -> None:
+        self.operator = self.spawn_operator(metrics_port=self.metrics_port)
+
+    def spawn_operator(self, metrics_port: int | None = None) -> subprocess.Popen[bytes]:
+        """Another ``tier0 operator`` process (they elect a leader through a Lease)."""
         self.runs += 1
         argv = [str(TIER0), "operator", "--namespace", self.ns.name]
-        argv += ["--local-agent", str(self.stores.agent_config(self.ns.workdir / "agent.json"))]
-        argv += ["--metrics-port", str(self.metrics_port)]
+        argv += ["--leader-lease-seconds", str(LEADER_LEASE_SECONDS)]
+        if metrics_port is not None:
+            argv += ["--metrics-port", str(metrics_port)]
         env = {**os.environ, "KUBECONFIG": str(self.ns.kubeconfig)}
         # The child keeps its own copy of the descriptor; ours closes at once.
         with (self.ns.workdir / f"operator-{self.runs}.log").open("wb") as log:
-            self.operator = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+            return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
 
     def kill_operator(self, sig: int = signal.SIGKILL) -> None:
         if self.operator is not None and self.operator.poll() is None:
@@ -143,22 +149,3 @@ class OperatorEnv:
         read = self.core.read_namespaced_pod if kind == "pod" else self.core.read_namespaced_service
         labels = read(name, self.ns.name).metadata.labels or {}
         return labels.get("tier0.io/role")
-
-
-def create_region_objects(env: OperatorEnv, spec: dict[str, Any]) -> None:
-    """The Secret, one Pod and one selectorless Service per region, and the Tier0Region."""
-    core, ns = env.core, env.ns.name
-    core.create_namespaced_secret(
-        ns,
-        {"metadata": {"name": "tier0-credentials"}, "stringData": env.stores.secret_data()},
-    )
-    for region in ("region1", "region2"):
-        labels = {"tier0.io/region": region, "app.kubernetes.io/component": "postgres"}
-        meta = {"name": f"tier0-postgres-{region}", "labels": labels}
-        core.create_namespaced_service(ns, {"metadata": meta, "spec": {"ports": [{"port": 5432}]}})
-        pod = {"name": f"postgres-{region}-0", "labels": labels}
-        container = {"name": "postgres", "image": "postgres:15"}
-        core.create_namespaced_pod(ns, {"metadata": pod, "spec": {"containers": [container]}})
-    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Tier0Region"}
-    body |= {"metadata": {"name": NAME}, "spec": spec}
-    env.custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, body)

@@ -59,6 +59,9 @@ def _rejected(ns: Namespace, body: dict[str, Any]) -> str:
         (lambda s: s["failover"].update(catchUpTimeoutSeconds=-1), "must be positive"),
         (lambda s: s["failover"].update(probeTimeoutSeconds=0), "probeTimeoutSeconds must be"),
         (lambda s: s["regions"][0]["postgres"].update(host="10.0.0.9"), "exactly one of"),
+        # A '-' would make the replication slot name invalid.
+        (lambda s: s["regions"][1].update(name="region-2"), "should match"),
+        (lambda s: s["failover"].update(switchoverTimeoutSeconds=0), "must be positive"),
     ],
     ids=[
         "unknown-active",
@@ -67,6 +70,8 @@ def _rejected(ns: Namespace, body: dict[str, Any]) -> str:
         "negative-timing",
         "zero-probe-timeout",
         "service+host",
+        "dash-in-region-name",
+        "zero-switchover-timeout",
     ],
 )
 def test_invalid_resources_are_rejected(

@@ -7,22 +7,24 @@ the primary to region2 step by step, then the whole chain moves it back under a 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import asyncpg
 import pytest
 import redis
 from operator_stores import LocalStores
 
+from controlplane.kube import Namespace
 from tier0.stack.postgres import wait_replayed
 from tier0.stack.writer import Writer
 from tier0_operator.conditions import FailoverReason
 from tier0_operator.engine import pg, steps
-from tier0_operator.engine.agent import LocalNodeAgent
+from tier0_operator.engine.agent import HttpNodeAgent
 from tier0_operator.engine.chain import run_failover
+from tier0_operator.engine.lease import KubePrimaryLease
 from tier0_operator.engine.plan import DONE, Plan
 from tier0_operator.engine.rejoin import rejoin_old_primary
 from tier0_operator.engine.runner import EngineContext
+from tier0_operator.leases import Leases, primary_lease_name
 from tier0_operator.model import Tier0RegionSpec
 
 pytestmark = pytest.mark.operator
@@ -42,26 +44,34 @@ def router() -> RecordingRouter:
 
 
 @pytest.fixture
-def ctx(stores: LocalStores, router: RecordingRouter, tmp_path: Path) -> EngineContext:
-    agent = LocalNodeAgent.from_file(stores.agent_config(tmp_path / "agent.json"))
+def ctx(stores: LocalStores, router: RecordingRouter, module_namespace: Namespace) -> EngineContext:
     spec = Tier0RegionSpec.parse(stores.spec())
-    return EngineContext("local", spec, stores.credentials, agent, router)
+    urls = {r.name: r.postgres.agent_url("local") for r in spec.regions}
+    agent = HttpNodeAgent(urls, stores.secrets.token)
+    leases = Leases(module_namespace.api, module_namespace.name)
+    lease = KubePrimaryLease(leases, primary_lease_name("tier0"))
+    return EngineContext("local", spec, stores.credentials, agent, router, lease)
 
 
-async def test_fence_makes_the_primary_read_only(ctx: EngineContext, stores: LocalStores) -> None:
-    conn = await asyncpg.connect(stores.cluster.dsn(stores.cluster.primary))
+async def test_fence_stops_every_write(ctx: EngineContext, stores: LocalStores) -> None:
+    """After the fence no client writes, not even one that opens BEGIN READ WRITE (which a
+    read-only default would let through): PostgreSQL is down and its manager keeps it down."""
+    conn = await asyncpg.connect(stores.dsn("region1"))
     await conn.execute("CREATE TABLE IF NOT EXISTS acked (id bigint PRIMARY KEY)")
     await conn.execute("INSERT INTO acked SELECT generate_series(1, 100)")
     plan = Plan(1, "region1", "region2", FailoverReason.PLANNED)
     fenced = await steps.fence(ctx, await steps.precheck(ctx, plan))
-    assert fenced.final_lsn is not None
-    # The session open across the fence was ended; a new one is read-only.
+    assert fenced.final_lsn is not None  # the shutdown checkpoint
     with pytest.raises((asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)):
-        await conn.execute("INSERT INTO acked VALUES (101)")
-    conn = await asyncpg.connect(stores.cluster.dsn(stores.cluster.primary))
-    with pytest.raises(asyncpg.ReadOnlySQLTransactionError):
-        await conn.execute("INSERT INTO acked VALUES (102)")
-    await conn.close()
+        await conn.execute("BEGIN READ WRITE; INSERT INTO acked VALUES (101); COMMIT")
+    with pytest.raises((asyncpg.PostgresConnectionError, OSError)):
+        await asyncpg.connect(stores.dsn("region1"), timeout=2)
+    state = await ctx.agent.status("region1")
+    assert (state["role"], state["fenced"]) == ("stopped", True)
+    # The Lease moved with the fence: a restarted manager would not start a primary.
+    found = await ctx.lease.leases.read(primary_lease_name("tier0"))  # type: ignore[attr-defined]
+    assert found is not None
+    assert found.holder == "region2"
     pytest.fenced_plan = fenced  # type: ignore[attr-defined]  # handed to the next test
 
 
@@ -80,8 +90,7 @@ async def test_rejoin_streams_from_the_new_primary(ctx: EngineContext, stores: L
     await rejoin_old_primary(ctx, plan)
     stores.nodes["region2"].psql("INSERT INTO acked VALUES (103)", "tier0")
     assert not stores.writable("region1")
-    cluster = stores.cluster
-    await wait_replayed(cluster.dsn(stores.nodes["region2"]), cluster.dsn(stores.nodes["region1"]))
+    await wait_replayed(stores.dsn("region2"), stores.dsn("region1"))
     assert stores.nodes["region1"].psql("SELECT count(*) FROM acked", "tier0") == "101"
     standbys = stores.nodes["region2"].psql("SELECT application_name FROM pg_stat_replication")
     assert standbys == "region1"
@@ -96,14 +105,14 @@ async def test_whole_chain_loses_no_acknowledged_write(
         saved.append(plan)
 
     plan = Plan(2, "region2", "region1", FailoverReason.PLANNED)
-    async with Writer(stores.cluster.multihost_dsn()) as writer:
+    async with Writer(stores.multihost_dsn()) as writer:
         await writer.wait_acked(20)  # writing before the failover
         done = await run_failover(ctx, plan, save)
         await writer.wait_acked(20)  # and again, on the new primary
     assert done.step == DONE
     assert set(done.steps) == set(plan.chain)
     assert router.calls[-1] == ("region1", ["region2"])
-    lost = await writer.lost(stores.cluster.dsn(stores.nodes["region1"]))
+    lost = await writer.lost(stores.dsn("region1"))
     assert lost == 0, "acknowledged writes were lost"
     assert len(writer.acked) > 20
     with redis.Redis("127.0.0.1", stores.redis.sentinel_ports[0]) as sentinel:

@@ -13,17 +13,19 @@ from typing import Any
 
 import pytest
 import redis
-from operator_env import OperatorEnv, create_region_objects, until
+from operator_env import OperatorEnv, until
 from operator_stores import LocalStores
 
 from controlplane.kube import Namespace
+from tier0.stack.base import free_port
 from tier0.stack.writer import Writer
 
 pytestmark = [pytest.mark.operator, pytest.mark.controlplane]
 
-CHAIN = {"precheck", "fence", "catchUp", "promote", "sentinel", "routing", "validate", "rejoin"}
+CHAIN = {"precheck", "fence", "catchUp", "promote", "routing", "sentinel", "validate", "rejoin"}
 SYNCHRONOUS_NAMES = "ANY 1 (*)"
 FORCE = "tier0.io/force-failover"
+FAILBACK = "tier0.io/failback"
 # Acknowledged commits a Writer must have made before a failover and after it.
 WRITES = 20
 
@@ -33,7 +35,6 @@ def env(
     crd_installed: None, module_namespace: Namespace, stores: LocalStores
 ) -> Iterator[OperatorEnv]:
     made = OperatorEnv(module_namespace, stores)
-    create_region_objects(made, stores.spec())
     made.start_operator()
     yield made
     made.kill_operator(signal.SIGTERM)
@@ -105,7 +106,7 @@ def step_events(env: OperatorEnv, epoch: int) -> set[str]:
 
 
 async def switch_over(env: OperatorEnv, to: str) -> tuple[dict[str, object], Writer]:
-    async with Writer(env.stores.cluster.multihost_dsn()) as writer:
+    async with Writer(env.stores.multihost_dsn()) as writer:
         await writer.wait_acked(WRITES)  # writing before the switchover
         await asyncio.to_thread(env.patch_active, to)
         status = await asyncio.to_thread(env.wait_ready, to, 40)
@@ -137,34 +138,51 @@ async def test_failback(env: OperatorEnv) -> None:
     assert_no_acked_write_lost(env, writer, "region1")
 
 
-def test_operator_killed_mid_switchover_resumes(env: OperatorEnv) -> None:
+def test_standby_operator_takes_over_mid_switchover(env: OperatorEnv) -> None:
+    """Two operator processes: only the Lease holder drives the plan; kill -9 it in the middle
+    of a switchover and the other one finishes it."""
+    standby_port = free_port()
+    standby = env.spawn_operator(metrics_port=standby_port)
+    standby_log = env.ns.workdir / f"operator-{env.runs}.log"
     env.patch_active("region2")
-    # Wait until the chain is past fencing, then kill -9 the operator in the middle of it.
     killed_at = env.wait_status(
         "a switchover past fencing",
         lambda s: (s.get("failover") or {}).get("step") not in (None, "precheck", "fence"),
         timeout=20,
     )["failover"]["step"]
+    assert "failover step" not in standby_log.read_text(), "the standby replica drove the plan"
     env.kill_operator(signal.SIGKILL)
     assert env.status()["failover"], "progress must survive the operator"
-    env.start_operator()
+    env.operator, env.metrics_port = standby, standby_port
     status = env.wait_ready("region2", timeout=40)
-    print(f"operator killed before step {killed_at}; a new one finished the switchover")
+    print(f"leader killed before step {killed_at}; the standby operator finished the switchover")
+    assert "failover step" in standby_log.read_text()
     assert status["epoch"] == 3
     assert_primary(env, "region2")
 
 
 async def test_kill_9_of_the_primary_fails_over(env: OperatorEnv) -> None:
+    """The primary's pod vanishes (manager and PostgreSQL killed -9): the replica is promoted
+    once the primary's Lease has expired; the restarted pod rejoins as a replica on its own."""
     primary = env.status()["activeRegion"]
-    async with Writer(env.stores.cluster.multihost_dsn()) as writer:
+    budget = env.resource()["spec"]["failover"]["unhealthyAfterSeconds"] + 1
+    async with Writer(env.stores.multihost_dsn()) as writer:
         await writer.wait_acked(WRITES)
         killed = time.monotonic()
         env.stores.crash(primary)
-        status = await asyncio.to_thread(env.wait_ready, other(primary), 60)
+        await asyncio.to_thread(
+            env.wait_status, "the failover validated",
+            lambda s: (s.get("lastFailover") or {}).get("reason") == "primary-lost", 30,
+        )  # fmt: skip
         await writer.wait_acked(WRITES)
-    outage = writer.longest_gap_after(killed)
+        outage = writer.longest_gap_after(killed)
+        # The kubelet restarts the pod: its manager rewinds it and follows the new primary.
+        env.stores.nodes[primary].start()
+        status = await asyncio.to_thread(env.wait_ready, other(primary), 60)
     assert any(t > killed + outage for _, t in writer.acked), "no write after the failover"
-    print(f"kill -9: longest write outage {outage:.2f} s after the primary died")
+    print(f"kill -9 of the pod: longest write outage {outage:.2f} s (goal {budget} s)")
+    # DESIGN.md's goal is unhealthyAfterSeconds + 1 s; measured ~5 s here (detection ~2.5 s,
+    # Lease expiry, Sentinel ~1.2 s before validate). Not met yet: bounded as before.
     assert outage < 8
     assert status["lastFailover"]["reason"] == "primary-lost"
     assert env.resource()["spec"]["activeRegion"] == other(primary)
@@ -194,6 +212,11 @@ def test_lagging_target_is_refused_until_forced(env: OperatorEnv) -> None:
         "CREATE TABLE IF NOT EXISTS lagging AS SELECT generate_series(1, 10000) AS n", "tier0"
     )
     env.patch_spec({"activeRegion": target, "failover": {"maxLagBytes": 1}})
+    # The previous test's automatic failover left ``target``: naming it again looks like a
+    # re-applied manifest and is ignored until the failback annotation confirms it.
+    until("the re-applied region ignored", lambda: env.events("ActiveRegionNotReverted"))
+    assert not env.status().get("failover"), "a re-applied manifest must not switch back"
+    env.annotate(FAILBACK, "true")
     refused = env.wait_status("the switchover refused", lambda s: _step_failed(s) != "")
     assert "bytes behind" in _step_failed(refused)
     warnings = until("a Warning Event", lambda: env.events("CandidateTooFarBehind"))
@@ -204,7 +227,8 @@ def test_lagging_target_is_refused_until_forced(env: OperatorEnv) -> None:
     env.wait_status("the forced switchover past precheck", _past_fence, timeout=30)
     env.stores.nodes[target].psql("SELECT pg_wal_replay_resume()")
     status = env.wait_ready(target, timeout=40)
-    env.annotate(FORCE, None)
+    annotations = env.resource()["metadata"].get("annotations") or {}
+    assert FORCE not in annotations, "the force annotation applies to one failover only"
     env.patch_spec({"failover": {"maxLagBytes": 1048576}})
     assert status["lastFailover"]["reason"] == "planned"
     assert_primary(env, target)

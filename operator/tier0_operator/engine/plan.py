@@ -22,8 +22,9 @@ DONE = "done"
 
 # A planned switchover waits for the target to replay everything the fenced primary wrote; an
 # unplanned failover cannot ask a dead primary, so it promotes what the candidate has.
-PLANNED_CHAIN = (PRECHECK, FENCE, CATCH_UP, PROMOTE, SENTINEL, ROUTING, VALIDATE, REJOIN)
-UNPLANNED_CHAIN = (PRECHECK, FENCE, PROMOTE, SENTINEL, ROUTING, VALIDATE, REJOIN)
+# Routing before Sentinel: a Redis fault must not leave the -rw Service on the fenced primary.
+PLANNED_CHAIN = (PRECHECK, FENCE, CATCH_UP, PROMOTE, ROUTING, SENTINEL, VALIDATE, REJOIN)
+UNPLANNED_CHAIN = (PRECHECK, FENCE, PROMOTE, ROUTING, SENTINEL, VALIDATE, REJOIN)
 
 
 def now_iso() -> str:

@@ -10,6 +10,7 @@ from typing import Protocol
 import structlog
 
 from tier0_operator.engine.agent import NodeAgent, SourceServer
+from tier0_operator.engine.lease import PrimaryLease
 from tier0_operator.engine.plan import Plan
 from tier0_operator.model import Credentials, Region, Tier0RegionSpec
 
@@ -31,7 +32,10 @@ class EngineContext:
     credentials: Credentials
     agent: NodeAgent
     router: Router
+    lease: PrimaryLease
     forced: bool = False
+    # Raises when this operator replica stopped leading: asked before every step.
+    leading: Callable[[], None] = lambda: None
 
     def region(self, name: str) -> Region:
         return self.spec.region(name)
@@ -39,15 +43,7 @@ class EngineContext:
     def source_server(self, name: str) -> SourceServer:
         """Region ``name``'s PostgreSQL, as another node dials it for rewind and streaming."""
         endpoint = self.region(name).postgres
-        creds = self.credentials
-        return SourceServer(
-            endpoint.address(self.namespace),
-            endpoint.port,
-            creds.superuser,
-            creds.superuser_password,
-            creds.replication_user,
-            creds.replication_password,
-        )
+        return SourceServer(endpoint.address(self.namespace), endpoint.port)
 
 
 Step = Callable[[EngineContext, Plan], Awaitable[Plan]]
@@ -59,6 +55,7 @@ async def run_plan(
 ) -> Plan:
     """Run each remaining step; a step that cannot finish raises and the plan stays resumable."""
     for name in plan.remaining:
+        ctx.leading()
         started = time.monotonic()
         log.info("failover step", step=name, epoch=plan.epoch, source=plan.source, to=plan.target)
         plan = await steps[name](ctx, plan)

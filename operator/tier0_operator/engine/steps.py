@@ -27,10 +27,6 @@ from tier0_operator.waiting import (
 
 log = structlog.get_logger(__name__)
 
-# How long catch-up polls inside one step before handing back a "not yet" (the outage budget of a
-# planned switchover is < 1 s, so a retry round-trip through kopf would cost more than it saves).
-CATCH_UP_POLL_SECONDS = 3.0
-
 
 async def precheck(ctx: EngineContext, plan: Plan) -> Plan:
     """Step 1: the target is reachable, a replica (or already promoted) and close enough."""
@@ -70,40 +66,42 @@ async def _primary_position(ctx: EngineContext, plan: Plan) -> int:
 
 
 async def fence(ctx: EngineContext, plan: Plan) -> Plan:
-    """Step 2: the old primary accepts no more writes (read-only + sessions ended, or stopped)."""
-    if plan.reason is FailoverReason.PLANNED:
-        try:
-            return await _fence_read_only(ctx, plan)
-        except pg.UNREACHABLE as exc:
-            log.warning("old primary unreachable, fencing by shutdown", error=str(exc))
+    """Step 2: the old primary is stopped and the primary Lease is the target's.
+
+    Stopped through its instance manager (a fast shutdown, which sends every WAL record to the
+    standby first; nothing short of stopping keeps a client that opens ``BEGIN READ WRITE``
+    from writing). A manager that cannot be reached fences itself when it cannot renew the
+    Lease, so once the Lease has gone unrenewed for its duration the target may take it.
+    """
+    duration = float(ctx.spec.failover.lease_seconds)
     try:
-        await ctx.agent.stop(plan.source)
+        state = await ctx.agent.stop(plan.source)
     except AgentError as exc:
-        raise PrimaryUnfenceable(f"cannot stop {plan.source}: {exc}") from exc
+        if not await ctx.lease.hand_over(plan.target, duration, fenced=False):
+            raise PrimaryUnfenceable(
+                f"cannot stop {plan.source} and its Lease has not expired: {exc}"
+            ) from exc
+        log.warning("old primary unreachable; its Lease expired", region=plan.source)
+        return plan
+    if not await ctx.lease.hand_over(plan.target, duration, fenced=True):
+        raise PrimaryUnfenceable(f"the primary Lease could not be handed to {plan.target}")
+    checkpoint = state.get("checkpointLsn")
+    log.info("fenced", region=plan.source, checkpoint=checkpoint)
+    if plan.reason is FailoverReason.PLANNED and checkpoint:
+        return dataclasses.replace(plan, final_lsn=str(checkpoint))
     return plan
 
 
-async def _fence_read_only(ctx: EngineContext, plan: Plan) -> Plan:
-    """Read-only for new transactions, every session ended, then its final LSN recorded."""
-    async with _connect(ctx, plan.source) as conn:
-        if await pg.in_recovery(conn):
-            return plan  # already a replica: fenced by a previous run of this plan
-        await pg.set_read_only(conn)
-        ended = await pg.terminate_clients(conn)
-        final = await pg.current_lsn(conn)
-    log.info("fenced", region=plan.source, sessions_ended=ended, final_lsn=pg.format_lsn(final))
-    return dataclasses.replace(plan, final_lsn=pg.format_lsn(final))
-
-
 async def catch_up(ctx: EngineContext, plan: Plan) -> Plan:
-    """Step 3: the target has replayed at least the fenced primary's final LSN."""
+    """Step 3: the target has replayed the fenced primary's shutdown checkpoint."""
     if plan.final_lsn is None:
-        return plan  # fenced by shutdown: a fast shutdown sends every WAL record to the standby
-    wanted = pg.parse_lsn(plan.final_lsn)
-    deadline = time.monotonic() + CATCH_UP_POLL_SECONDS
+        return plan  # its manager was unreachable: nothing to wait for
+    checkpoint = pg.parse_lsn(plan.final_lsn)
+    deadline = time.monotonic() + ctx.spec.failover.catch_up_timeout_seconds
     async with _connect(ctx, plan.target) as conn:
         while True:
-            if not await pg.in_recovery(conn) or await pg.replay_position(conn) >= wanted:
+            # Replay positions are record ends: past the checkpoint record's start = replayed.
+            if not await pg.in_recovery(conn) or await pg.replay_position(conn) > checkpoint:
                 return plan
             if time.monotonic() > deadline:
                 raise WaitingOnCatchUp(f"{plan.target} has not replayed {plan.final_lsn} yet")

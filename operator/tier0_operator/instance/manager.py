@@ -1,0 +1,284 @@
+"""The instance manager's state machine: operations the operator asks for over HTTP, and what
+it does on its own (bring PostgreSQL up as ``decide_start`` says, renew the primary Lease, stop
+PostgreSQL when it can no longer confirm it may be primary).
+
+One lock serialises everything that touches the data directory, so an operation and the
+manager's own bring-up never interleave. ``fenced`` (set by ``fence``, cleared by ``start``)
+keeps the manager from bringing PostgreSQL back on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+import urllib3
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from tier0_operator.instance.config import InstanceConfig
+from tier0_operator.instance.decision import (
+    ControlData,
+    Decision,
+    LeaseView,
+    RegionView,
+    Start,
+    decide_start,
+)
+from tier0_operator.instance.postgres import CommandFailed, Postgres, Source
+from tier0_operator.leases import (
+    RENEWALS_PER_DURATION,
+    SELF_FENCE_SHARE,
+    Leases,
+    Renewal,
+    primary_lease_name,
+)
+from tier0_operator.model import GROUP, PLURAL, VERSION, Tier0RegionSpec
+
+log = structlog.get_logger(__name__)
+
+BRING_UP_RETRY_SECONDS = 1.0
+# Until the operator has created the Lease its duration is unknown: renew/fence on this basis.
+DEFAULT_LEASE_SECONDS = 3.0
+KUBE_ERRORS = (ApiException, OSError, TimeoutError, urllib3.exceptions.HTTPError)
+
+
+class Refused(RuntimeError):
+    """The operation is not allowed in the current state (HTTP 409)."""
+
+
+@dataclass
+class InstanceState:
+    fenced: bool = False  # told to stay down
+    last_decision: str = ""
+    lease_seconds: float = DEFAULT_LEASE_SECONDS
+    last_renewed: float | None = None  # monotonic start of the last successful renewal
+    self_fenced: str = ""  # why it last stopped itself
+    errors: list[str] = field(default_factory=list)
+
+
+class InstanceManager:
+    def __init__(self, config: InstanceConfig, api: client.ApiClient) -> None:
+        self.config = config
+        self.pg = Postgres(config)
+        self.lock = asyncio.Lock()
+        self.state = InstanceState()
+        self.custom = client.CustomObjectsApi(api)
+        self.leases = Leases(api, config.namespace)
+        self.lease_name = primary_lease_name(config.resource)
+        self.spec: Tier0RegionSpec | None = None  # the last one read: where the regions are
+
+    # ---- what the HTTP API serves; each returns the state it left behind -------------------
+
+    async def status(self) -> dict[str, Any]:
+        recovery = await self.pg.in_recovery()
+        control = await self.pg.control() if not self.pg.running() else None
+        role = "stopped" if recovery is None else ("replica" if recovery else "primary")
+        body: dict[str, Any] = {
+            "region": self.config.region,
+            "role": role,
+            "running": self.pg.running(),
+            "fenced": self.state.fenced,
+            "initialized": self.pg.initialized(),
+            "standby": self.pg.standby(),
+            "decision": self.state.last_decision,
+            "selfFenced": self.state.self_fenced,
+        }
+        if control is not None:
+            body |= {"clusterState": control.state, "timeline": control.timeline,
+                     "checkpointLsn": control.checkpoint_lsn}  # fmt: skip
+        return body
+
+    async def fence(self) -> dict[str, Any]:
+        """Stop PostgreSQL (fast: every WAL record reaches the standbys) and stay down."""
+        async with self.lock:
+            self.state.fenced = True
+            await self.pg.stop("fast")
+        log.info("fenced", region=self.config.region)
+        return await self.status()
+
+    async def rewind(self, source: Source) -> dict[str, Any]:
+        async with self.lock:
+            self._require_stopped("rewind")
+            await self.pg.rewind(source)
+        return await self.status()
+
+    async def clone(self, source: Source) -> dict[str, Any]:
+        async with self.lock:
+            self._require_stopped("clone")
+            await self._ensure_slot(source)
+            await self.pg.clone(source)
+        return await self.status()
+
+    async def follow(self, source: Source, slot: str) -> dict[str, Any]:
+        async with self.lock:
+            self._require_stopped("follow")
+            self.pg.follow(source, slot)
+        return await self.status()
+
+    async def start(self) -> dict[str, Any]:
+        """Start PostgreSQL; a primary only if the Tier0Region and the Lease allow it."""
+        async with self.lock:
+            if not self.pg.running():
+                if not self.pg.standby():
+                    decision = await self._decide()
+                    if decision.start is not Start.PRIMARY:
+                        raise Refused(f"may not start as primary: {decision.reason}")
+                await self.pg.start()
+            self.state.fenced = False
+        return await self.status()
+
+    def _require_stopped(self, what: str) -> None:
+        if self.pg.running():
+            raise Refused(f"{what} needs PostgreSQL stopped: fence first")
+
+    # ---- on its own -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Bring PostgreSQL up whenever it is down and not fenced; keep the Lease."""
+        lease = asyncio.create_task(self._keep_lease())
+        try:
+            while True:
+                if not self.pg.running() and not self.state.fenced:
+                    await self._bring_up()
+                await asyncio.sleep(BRING_UP_RETRY_SECONDS if not self.pg.running() else 0.2)
+        finally:
+            lease.cancel()
+            await self.pg.stop("fast")
+
+    async def _bring_up(self) -> None:
+        async with self.lock:
+            if self.pg.running() or self.state.fenced:
+                return
+            try:
+                await self._bring_up_locked()
+            except (CommandFailed, *KUBE_ERRORS, asyncpg.PostgresError) as exc:
+                log.warning("bring-up failed; retrying", error=str(exc)[-500:])
+
+    async def _bring_up_locked(self) -> None:
+        decision = await self._decide()
+        if decision.reason != self.state.last_decision:
+            log.info("start decision", start=decision.start.value, reason=decision.reason)
+        self.state.last_decision = decision.reason
+        if decision.start is Start.WAIT:
+            return
+        source = self._source(decision.active) if decision.active else None
+        if decision.start is Start.INIT_PRIMARY:
+            await self._acquire_for_start()
+            await self.pg.init_primary()
+        elif decision.start is Start.PRIMARY:
+            await self._acquire_for_start()
+            await self.pg.start()
+        elif decision.start is Start.CLONE and source is not None:
+            await self._ensure_slot(source)
+            await self.pg.clone(source)
+            self.pg.follow(source, self.config.region)
+            await self.pg.start()
+        else:
+            await self._start_standby(decision.start, source)
+
+    async def _start_standby(self, how: Start, source: Source | None) -> None:
+        if source is not None:
+            await self._ensure_slot(source)
+            if how is Start.REWIND:
+                try:
+                    await self.pg.rewind(source)
+                except CommandFailed as exc:
+                    log.warning("pg_rewind failed, cloning instead", error=str(exc)[-300:])
+                    await self.pg.clone(source)
+            self.pg.follow(source, self.config.region)
+        await self.pg.start()
+
+    async def _decide(self) -> Decision:
+        region, spec = await self._read_region()
+        lease = None
+        try:
+            found = await self.leases.read(self.lease_name)
+            lease = LeaseView(found.holder if found else None)
+            if found is not None:
+                self.state.lease_seconds = found.duration
+        except KUBE_ERRORS:
+            pass
+        control = ControlData(self.pg.initialized(), self.pg.standby())
+        self.spec = spec or self.spec
+        return decide_start(self.config.region, region, control, lease)
+
+    async def _read_region(self) -> tuple[RegionView | None, Tier0RegionSpec | None]:
+        try:
+            resource = await asyncio.to_thread(
+                self.custom.get_namespaced_custom_object,
+                GROUP, VERSION, self.config.namespace, PLURAL, self.config.resource,
+            )  # fmt: skip
+        except KUBE_ERRORS as exc:
+            log.info("Tier0Region unreadable", error=str(exc)[:200])
+            return None, None
+        assert isinstance(resource, dict)
+        return RegionView.from_resource(resource), Tier0RegionSpec.parse(resource["spec"])
+
+    def _source(self, region: str) -> Source | None:
+        if self.spec is None:
+            return None
+        endpoint = self.spec.region(region).postgres
+        return Source(endpoint.address(self.config.namespace), endpoint.port)
+
+    async def _ensure_slot(self, source: Source) -> None:
+        """The slot named after this region on ``source`` keeps the WAL this node will need."""
+        conn = await asyncpg.connect(
+            host=source.host, port=source.port, user="postgres",
+            password=self.config.passwords.superuser, database="postgres", timeout=5,
+        )  # fmt: skip
+        try:
+            await conn.execute(
+                "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
+                "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
+                self.config.region,
+            )
+        finally:
+            await conn.close()
+
+    # ---- the primary Lease ------------------------------------------------------------------
+
+    async def _acquire_for_start(self) -> None:
+        """Renew the Lease before a primary starts: a moved or unreadable Lease stops it here."""
+        started = time.monotonic()
+        result = await self.leases.renew(self.lease_name, self.config.region)
+        if result is Renewal.LOST:
+            raise CommandFailed("the primary Lease moved to another region")
+        self.state.last_renewed = started
+
+    async def _keep_lease(self) -> None:
+        """While running as primary: renew; stop PostgreSQL when renewal fails for too long."""
+        while True:
+            await asyncio.sleep(self.state.lease_seconds / RENEWALS_PER_DURATION)
+            if await self.pg.in_recovery() is not False:
+                self.state.last_renewed = None
+                continue
+            started = time.monotonic()
+            try:
+                # A cut-off API server must not hold this loop past the self-fence deadline.
+                async with asyncio.timeout(self.state.lease_seconds / RENEWALS_PER_DURATION):
+                    result = await self.leases.renew(self.lease_name, self.config.region)
+            except KUBE_ERRORS as exc:
+                result = None
+                log.warning("cannot renew the primary Lease", error=str(exc)[:200])
+            if result is Renewal.LOST:
+                await self._self_fence("the primary Lease is held by another region")
+                continue
+            if result is not None:
+                self.state.last_renewed = started
+            elif self.state.last_renewed is None:
+                self.state.last_renewed = started  # just promoted: count from now
+            limit = self.state.lease_seconds * SELF_FENCE_SHARE
+            if time.monotonic() - self.state.last_renewed > limit:
+                await self._self_fence(f"primary Lease not renewed for {limit:g} s")
+
+    async def _self_fence(self, why: str) -> None:
+        """Stop at once (no checkpoint): the operator may promote another region soon."""
+        log.warning("stopping PostgreSQL: cannot confirm it may be primary", reason=why)
+        self.state.self_fenced = why
+        self.state.last_renewed = None
+        await self.pg.stop("immediate")

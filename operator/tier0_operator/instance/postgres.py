@@ -1,0 +1,259 @@
+"""The PostgreSQL child of the instance manager and the commands run on its data directory.
+
+Every command runs as the unprivileged account (``InstanceConfig.wrap``) and is spawned from the
+event loop's thread: ``--pdeathsig`` kills PostgreSQL when the manager dies, as a container does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import shutil
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import structlog
+
+from tier0_operator.instance.config import (
+    APP_DATABASE,
+    APP_USER,
+    REPLICATION_USER,
+    SUPERUSER,
+    InstanceConfig,
+    bindir,
+)
+
+log = structlog.get_logger(__name__)
+
+READY_TIMEOUT_SECONDS = 120.0
+HBA = (
+    "local all all trust\nhost all all all scram-sha-256\nhost replication all all scram-sha-256\n"
+)
+
+
+class CommandFailed(RuntimeError):
+    """A PostgreSQL tool exited non-zero; the message carries its output."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """The server to clone from, rewind onto or follow."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class Control:
+    """pg_controldata's view of a stopped (or running) data directory."""
+
+    state: str
+    timeline: int
+    checkpoint_lsn: str
+
+
+class Postgres:
+    """The data directory and at most one running postmaster, our child."""
+
+    def __init__(self, config: InstanceConfig) -> None:
+        self.config = config
+        self.child: asyncio.subprocess.Process | None = None
+
+    @property
+    def datadir(self) -> Path:
+        return self.config.datadir
+
+    def initialized(self) -> bool:
+        return (self.datadir / "PG_VERSION").exists()
+
+    def standby(self) -> bool:
+        return (self.datadir / "standby.signal").exists()
+
+    def running(self) -> bool:
+        return self.child is not None and self.child.returncode is None
+
+    async def start(self) -> None:
+        """Start the postmaster (idempotent) and wait until it accepts connections."""
+        if self.running():
+            return
+        self._prepare_dirs()
+        argv = [str(bindir() / "postgres"), "-D", str(self.datadir)]
+        for key, value in self.config.server_settings().items():
+            argv += ["-c", f"{key}={value}"]
+        logfile = (self.config.state_dir / "postgres.log").open("ab")
+        try:
+            self.child = await asyncio.create_subprocess_exec(
+                *self.config.wrap(argv), stdin=asyncio.subprocess.DEVNULL,
+                stdout=logfile, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+        finally:
+            logfile.close()
+        await self._wait_ready()
+
+    async def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while True:
+            if not self.running():
+                raise CommandFailed(f"postgres exited at start: {self._log_tail()}")
+            try:
+                conn = await self.connect()
+            except (TimeoutError, OSError, asyncpg.PostgresError):
+                if time.monotonic() > deadline:
+                    raise CommandFailed("postgres did not accept connections") from None
+                await asyncio.sleep(0.05)
+                continue
+            await conn.close()
+            return
+
+    async def stop(self, mode: str = "fast") -> None:
+        """Shut down (``fast``: clean, WAL sent to standbys; ``immediate``: at once)."""
+        if not self.running():
+            return
+        assert self.child is not None
+        self.child.send_signal(signal.SIGINT if mode == "fast" else signal.SIGQUIT)
+        try:
+            async with asyncio.timeout(60):
+                await self.child.wait()
+        except TimeoutError:
+            self.child.kill()
+            await self.child.wait()
+
+    async def connect(self) -> asyncpg.Connection:
+        """The local superuser over the Unix socket (trust)."""
+        return await asyncpg.connect(
+            host=str(self.config.socket_dir), port=self.config.port, user=SUPERUSER,
+            database="postgres", timeout=2,
+        )  # fmt: skip
+
+    async def in_recovery(self) -> bool | None:
+        """Whether the running server is a standby; None when it does not answer."""
+        if not self.running():
+            return None
+        try:
+            conn = await self.connect()
+        except (TimeoutError, OSError, asyncpg.PostgresError):
+            return None
+        try:
+            return bool(await conn.fetchval("SELECT pg_is_in_recovery()"))
+        finally:
+            await conn.close()
+
+    async def control(self) -> Control | None:
+        if not self.initialized():
+            return None
+        out = await self.run(str(bindir() / "pg_controldata"), "-D", str(self.datadir))
+        fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+        return Control(
+            state=fields["Database cluster state"].strip(),
+            timeline=int(fields["Latest checkpoint's TimeLineID"]),
+            checkpoint_lsn=fields["Latest checkpoint location"].strip(),
+        )
+
+    async def init_primary(self) -> None:
+        """initdb, start, create the replication and application roles and database."""
+        self._prepare_dirs()
+        await self.run(
+            str(bindir() / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
+            "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync",
+            "--no-instructions", "-E", "UTF8", "--locale=C",
+        )  # fmt: skip
+        await self.start()
+        conn = await self.connect()
+        try:
+            await self._create_roles(conn)
+        finally:
+            await conn.close()
+
+    async def _create_roles(self, conn: asyncpg.Connection) -> None:
+        passwords = self.config.passwords
+        await _set_password(conn, SUPERUSER, passwords.superuser, "SUPERUSER")
+        await _set_password(conn, REPLICATION_USER, passwords.replication, "REPLICATION")
+        if passwords.app is not None:
+            await _set_password(conn, APP_USER, passwords.app, "CREATEDB")
+            if not await conn.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = $1", APP_DATABASE
+            ):
+                await conn.execute(f"CREATE DATABASE {APP_DATABASE} OWNER {APP_USER}")
+
+    async def clone(self, source: Source) -> None:
+        """Replace the data directory with a pg_basebackup of ``source`` (a standby of it)."""
+        shutil.rmtree(self.datadir, ignore_errors=True)
+        self._prepare_dirs()
+        await self.run(
+            str(bindir() / "pg_basebackup"), f"--dbname={self._conninfo(source, True)}",
+            "-D", str(self.datadir), "-X", "stream", "--no-sync", "-c", "fast",
+        )  # fmt: skip
+
+    async def rewind(self, source: Source) -> None:
+        """pg_rewind the stopped data directory onto ``source``'s timeline."""
+        await self.run(
+            str(bindir() / "pg_rewind"), f"--target-pgdata={self.datadir}",
+            f"--source-server={self._conninfo(source, False)}", "--no-sync",
+        )  # fmt: skip
+
+    def follow(self, source: Source, slot: str) -> None:
+        """Standby configuration: stream from ``source`` through ``slot``.
+
+        A fresh postgresql.auto.conf also drops what ALTER SYSTEM left on a former primary
+        (synchronous_standby_names would otherwise apply after a later promotion).
+        """
+        conninfo = self._conninfo(source, True).replace("'", "\\'")
+        (self.datadir / "postgresql.auto.conf").write_text(
+            f"primary_conninfo = '{conninfo}'\nprimary_slot_name = '{slot}'\n"
+        )
+        (self.datadir / "standby.signal").touch()
+        self._own(self.datadir)
+
+    def _conninfo(self, source: Source, replication: bool) -> str:
+        user = REPLICATION_USER if replication else SUPERUSER
+        passwords = self.config.passwords
+        password = passwords.replication if replication else passwords.superuser
+        return (
+            f"host={source.host} port={source.port} user={user} password={password} "
+            f"dbname=postgres application_name={self.config.region}"
+        )
+
+    def _prepare_dirs(self) -> None:
+        for directory in (self.config.state_dir, self.config.socket_dir, self.datadir):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.config.hba_file.write_text(HBA)
+        self._own(self.config.state_dir, self.config.socket_dir, self.datadir)
+
+    def _own(self, *paths: Path) -> None:
+        """Give ``paths`` (recursively) to the unprivileged account when running as root."""
+        if not self.config.run_as or os.geteuid() != 0:
+            return
+        entry = pwd.getpwnam(self.config.run_as)
+        for path in paths:
+            for item in [path, *path.rglob("*")]:
+                os.chown(item, entry.pw_uid, entry.pw_gid)
+
+    async def run(self, *argv: str) -> str:
+        """Run a PostgreSQL tool as the unprivileged account; its output, CommandFailed if it
+        fails."""
+        proc = await asyncio.create_subprocess_exec(
+            *self.config.wrap(list(argv)), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "LC_ALL": "C"},
+        )  # fmt: skip
+        output, _ = await proc.communicate()
+        text = output.decode(errors="replace")
+        if proc.returncode != 0:
+            raise CommandFailed(f"{Path(argv[0]).name} exited {proc.returncode}: {text[-2000:]}")
+        return text
+
+    def _log_tail(self) -> str:
+        path = self.config.state_dir / "postgres.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-15:])
+
+
+async def _set_password(conn: asyncpg.Connection, role: str, password: str, attr: str) -> None:
+    """Create ``role`` (LOGIN + ``attr``) or reset its password; passwords from the env."""
+    quoted = password.replace("'", "''")
+    exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+    verb = "ALTER" if exists else "CREATE"
+    await conn.execute(f"{verb} ROLE {role} WITH LOGIN {attr} PASSWORD '{quoted}'")
