@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -20,6 +20,8 @@ from tier0.common.logging import get_logger
 log = get_logger(__name__)
 
 REFRESH_SECONDS = 15.0
+# A store that hangs must not hold up shutdown (which waits for the round under way).
+ROUND_TIMEOUT_SECONDS = 10.0
 # A device that sent nothing for this long is not counted active (simulated devices report
 # every few seconds; a minute tolerates a consumer restart).
 ACTIVE_DEVICE_WINDOW_SECONDS = 60
@@ -46,23 +48,37 @@ async def refresh(pool: asyncpg.Pool) -> None:
     ACTIVE_DEVICES.set(devices)
 
 
-async def refresh_forever(pool: asyncpg.Pool, *, every: float = REFRESH_SECONDS) -> None:
-    """Refresh until cancelled; a failed round keeps the last values and is retried."""
-    while True:
-        try:
-            await refresh(pool)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("fleet gauges not refreshed", error=repr(exc)[:200])
-        await asyncio.sleep(every)
+Refresher = Callable[[], Awaitable[None]]
+
+
+async def refresh_until(
+    stop: asyncio.Event, refreshers: Sequence[Refresher], *, every: float = REFRESH_SECONDS
+) -> None:
+    """Run every refresher each round until ``stop`` is set; one that fails keeps its last
+    values (and is retried next round) without holding up the others."""
+    while not stop.is_set():
+        results = await asyncio.gather(
+            *(asyncio.wait_for(refresh(), ROUND_TIMEOUT_SECONDS) for refresh in refreshers),
+            return_exceptions=True,
+        )
+        for result in results:
+            if isinstance(result, Exception):
+                log.warning("gauges not refreshed", error=repr(result)[:200])
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
 
 
 @asynccontextmanager
-async def refreshing(pool: asyncpg.Pool) -> AsyncIterator[None]:
-    """Refresh the gauges in the background while the block runs."""
-    task = asyncio.create_task(refresh_forever(pool), name="fleet-gauges")
+async def refreshing(*refreshers: Refresher) -> AsyncIterator[None]:
+    """Refresh gauges in the background while the block runs.
+
+    Stopping waits for the round under way (each query has a timeout) instead of cancelling
+    it: a connection cancelled half-open is not returned to its pool, and leaks.
+    """
+    stop = asyncio.Event()
+    task = asyncio.create_task(refresh_until(stop, refreshers), name="gauges")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        stop.set()
+        await task

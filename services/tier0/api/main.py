@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, TextIO
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from pymongo import AsyncMongoClient
 
-from tier0.api import fleet_gauges, problems
+from tier0.api import cluster_gauges, fleet_gauges, problems
 from tier0.api.accesslog import AccessLogMiddleware
 from tier0.api.cache import DeviceCache
 from tier0.api.deps import Resources
@@ -85,7 +87,7 @@ def create_app(
             failover=regions is not None,
         )
         try:
-            async with fleet_gauges.refreshing(read_pool):
+            async with fleet_gauges.refreshing(*_gauge_refreshers(settings, read_pool, regions)):
                 yield
         finally:
             if regions is not None:
@@ -126,3 +128,15 @@ def _allow_cross_origin(app: FastAPI, origins: list[str]) -> None:
         expose_headers=["X-Cache", "Location"],
         max_age=600,
     )
+
+
+def _gauge_refreshers(
+    settings: Settings, pool: asyncpg.Pool, regions: RegionClient | None
+) -> list[fleet_gauges.Refresher]:
+    """What the API measures in the background: the fleet, and the cluster it can see."""
+    refreshers: list[fleet_gauges.Refresher] = [partial(fleet_gauges.refresh, pool)]
+    if regions is not None:
+        refreshers.append(partial(cluster_gauges.refresh_region, regions))
+    if settings.sentinel_addresses:
+        refreshers.append(partial(cluster_gauges.refresh_sentinels, settings))
+    return refreshers

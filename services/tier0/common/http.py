@@ -24,6 +24,7 @@ from typing import Protocol
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
+import tier0.common.metrics  # noqa: F401  (registers tier0_uptime_seconds)
 from tier0.common.logging import get_logger
 
 log = get_logger(__name__)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from controlplane.kube import Namespace
@@ -21,6 +22,8 @@ from controlplane.tier0region import (
     sample_status,
     set_status,
 )
+from tier0.api import cluster_gauges
+from tier0.api.regions import RegionClient
 from tier0.stack.controlplane import ControlPlane
 from tier0.stack.harness import Harness
 
@@ -168,3 +171,37 @@ async def test_a_missing_region_is_404_and_no_credentials_503(
         response = await without.get("/api/failover")
     assert response.status_code == 503
     assert "no in-cluster credentials" in response.json()["detail"]
+
+
+async def test_region_and_sentinel_gauges(
+    stack: Harness, database: Database, namespace: Namespace, crd: None
+) -> None:
+    running = {"epoch": 3, "from": "region1", "to": "region2", "reason": "planned",
+               "startedAt": "2026-01-01T00:00:00Z", "step": "catchUp"}  # fmt: skip
+    create_region(namespace, status={**sample_status(epoch=2), "failover": running})
+    settings = settings_for(stack, database).model_copy(
+        update={"kubeconfig": str(namespace.kubeconfig), "region_namespace": namespace.name}
+    )
+    regions = RegionClient.from_settings(settings)
+    assert regions is not None
+    try:
+        await cluster_gauges.refresh_region(regions)
+    finally:
+        await regions.close()
+    await cluster_gauges.refresh_sentinels(settings)
+
+    sample = REGISTRY.get_sample_value
+    assert sample("tier0_region_epoch") == 2
+    assert sample("tier0_region_failover_in_progress") == 1
+    assert sample("tier0_region_failover_started_timestamp_seconds") == 1767225600
+    assert sample("tier0_region_active", {"region": "region1"}) == 1
+    sentinels = [f"{host}:{port}" for host, port in settings.sentinel_addresses]
+    assert [sample("tier0_sentinel_up", {"sentinel": s}) for s in sentinels] == [1, 1, 1]
+    # Every Sentinel names the same master: one address among the samples.
+    masters = {
+        s.labels["address"]
+        for metric in REGISTRY.collect()
+        if metric.name == "tier0_sentinel_master"
+        for s in metric.samples
+    }
+    assert len(masters) == 1

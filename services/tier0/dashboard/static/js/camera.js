@@ -8,7 +8,7 @@ const TYPES = ['turbine', 'thermal_engine', 'electrical_rotor', 'oil_gas'];
 
 function scoreCell(score) {
   if (score === null || score === undefined) return '–';
-  return h('span', {}, h('span', { class: 'bar', style: `width:${Math.round(score * 0.8)}px` }), ` ${fmt(score, 1)}`);
+  return h('span', { class: 'score' }, h('span', { class: 'bar', style: `width:${Math.round(score * 0.8)}px` }), ` ${fmt(score, 1)}`);
 }
 
 const COMPLIANCE_COLUMNS = (key, title) => [

@@ -17,9 +17,11 @@ function ticks(min, max, count = 4) {
   const raw = (max - min) / count;
   const step = 10 ** Math.floor(Math.log10(raw));
   const nice = [1, 2, 2.5, 5, 10].map(m => m * step).find(s => s >= raw) || raw;
+  // From the tick at or below min to the one at or above max, so every point is in range.
   const start = Math.floor(min / nice) * nice;
+  const end = Math.ceil(max / nice) * nice;
   const values = [];
-  for (let v = start; v <= max + nice * 0.001; v += nice) values.push(+v.toPrecision(12));
+  for (let v = start; v <= end + nice * 1e-6; v += nice) values.push(+v.toPrecision(12));
   return values;
 }
 
@@ -54,7 +56,8 @@ export function lineChart(series, { width = 640, height = 220 } = {}) {
   for (let i = 0; i <= 4; i++) {
     const t = t0 + (t1 - t0) * i / 4;
     const text = new Date(t).toISOString().slice(11, 16);
-    root.append(svg('text', { x: x(t), y: height - 6, 'text-anchor': 'middle', 'font-size': 11, fill: '#667085' }, text));
+    const anchor = i === 0 ? 'start' : i === 4 ? 'end' : 'middle';
+    root.append(svg('text', { x: x(t), y: height - 6, 'text-anchor': anchor, 'font-size': 11, fill: '#667085' }, text));
   }
   series.forEach((s, i) => {
     const points = s.points.map(p => `${x(p.t.getTime()).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');

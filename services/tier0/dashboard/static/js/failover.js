@@ -15,14 +15,15 @@ let showErrorFn = () => {};
 
 function renderStatus(s) {
   const inProgress = s.failover;
-  document.getElementById('failover-cards').replaceChildren(
+  const cards = [
     card('Active region', s.active_region || '–', 'ok'),
     card('Requested region', s.desired_region, s.desired_region !== s.active_region ? 'warn' : ''),
     card('Phase', s.phase || '–', s.phase === 'Ready' ? 'ok' : 'warn'),
     card('Epoch', fmt(s.epoch)),
     card('Replication lag', `${fmt(s.replication_lag_bytes)} B`, s.replication_lag_bytes > 1048576 ? 'bad' : ''),
-    inProgress ? card('In progress', `${inProgress.from_region} → ${inProgress.to_region} · ${inProgress.step}`, 'warn') : null,
-  );
+  ];
+  if (inProgress) cards.push(card('In progress', `${inProgress.from_region} → ${inProgress.to_region} · ${inProgress.step}`, 'warn'));
+  document.getElementById('failover-cards').replaceChildren(...cards);
   fillTable(document.getElementById('failover-conditions'), [
     { title: 'Type', value: c => c.type },
     { title: 'Status', value: c => state(c.status) },

@@ -63,7 +63,8 @@ function renderCharts(series, f) {
 }
 
 function bucketSeconds(minutes) {
-  return Math.max(10, Math.round(minutes * 60 / 90 / 10) * 10);
+  // About 60 points per chart; buckets under 30 s hold too few readings to draw a smooth line.
+  return Math.max(30, Math.round(minutes * 60 / 60 / 10) * 10);
 }
 
 function renderDevices(page) {
