@@ -18,7 +18,7 @@ from tier0.stack.postgres import wait_replayed
 from tier0.stack.writer import Writer
 from tier0_operator.conditions import FailoverReason
 from tier0_operator.engine import pg, steps
-from tier0_operator.engine.agent import HttpNodeAgent
+from tier0_operator.engine.agent import AgentError, HttpNodeAgent
 from tier0_operator.engine.chain import run_failover
 from tier0_operator.engine.lease import KubePrimaryLease
 from tier0_operator.engine.plan import DONE, Plan
@@ -118,3 +118,23 @@ async def test_whole_chain_loses_no_acknowledged_write(
     with redis.Redis("127.0.0.1", stores.redis.sentinel_ports[0]) as sentinel:
         reported = sentinel.sentinel_get_master_addr_by_name("tier0")
     assert int(reported[1]) == stores.redis.master_port
+
+
+async def test_rejoin_clones_when_pg_rewind_fails(ctx: EngineContext, stores: LocalStores) -> None:
+    """A data directory pg_rewind cannot use (here: pg_control gone) is replaced by a fresh
+    pg_basebackup, and the node streams again with every row."""
+    stores.nodes["region1"].psql("CREATE TABLE rewound AS SELECT 104 AS id", "tier0")
+    state = await ctx.agent.stop("region2")
+    assert state["role"] == "stopped"
+    (stores.nodes["region2"].datadir / "global" / "pg_control").unlink()
+    with pytest.raises(AgentError, match="pg_rewind"):
+        await ctx.agent.rewind("region2", ctx.source_server("region1"))
+    await rejoin_old_primary(ctx, Plan(3, "region2", "region1", FailoverReason.PLANNED))
+    await wait_replayed(stores.dsn("region1"), stores.dsn("region2"))
+    assert stores.nodes["region2"].psql("SELECT id FROM rewound", "tier0") == "104"
+    assert (
+        stores.nodes["region1"].psql(
+            "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
+        )
+        == "1"
+    )

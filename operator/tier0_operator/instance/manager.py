@@ -76,7 +76,12 @@ class InstanceManager:
 
     async def status(self) -> dict[str, Any]:
         recovery = await self.pg.in_recovery()
-        control = await self.pg.control() if not self.pg.running() else None
+        control = None
+        if not self.pg.running():
+            try:
+                control = await self.pg.control()
+            except CommandFailed:
+                control = None  # a damaged data directory: rewind fails, clone replaces it
         role = "stopped" if recovery is None else ("replica" if recovery else "primary")
         body: dict[str, Any] = {
             "region": self.config.region,
