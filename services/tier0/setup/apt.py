@@ -31,6 +31,10 @@ APT_PACKAGES: tuple[str, ...] = (
     "conntrack",
     "ethtool",
     "mmdebstrap",
+    # promtool unit-tests the Prometheus rules; headless Chromium runs the dashboard's browser
+    # tests (Playwright drives it by path, so no browser is ever downloaded).
+    "prometheus",
+    "chromium",
 )
 
 
