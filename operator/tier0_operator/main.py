@@ -19,11 +19,14 @@ def run_operator(
     metrics_port: int | None,
     leader_namespace: str | None = None,
     leader_lease_seconds: float = 10.0,
+    health_port: int | None = None,
 ) -> None:
     """Watch Tier0Regions in ``namespaces`` (all when empty) until interrupted.
 
     Replicas elect a leader through the Lease ``tier0-operator`` in ``leader_namespace`` (the
-    pod's namespace, else the first watched one); only the leader reconciles.
+    pod's namespace, else the first watched one); only the leader reconciles. ``health_port``
+    serves kopf's liveness endpoint, ``/healthz``: it answers from the operator's own event
+    loop, so unlike /metrics (a thread of its own) it stops answering when that loop is stuck.
     """
     from tier0_operator import handlers  # registers the handlers with kopf
 
@@ -42,6 +45,9 @@ def run_operator(
                 clusterwide=not namespaces,
                 namespaces=namespaces,
                 memo=kopf.Memo(config=config),
+                liveness_endpoint=(
+                    None if health_port is None else f"http://0.0.0.0:{health_port}/healthz"
+                ),
             )
         finally:
             election.cancel()

@@ -108,8 +108,12 @@ def operator(
     leader_lease_seconds: Annotated[
         float, typer.Option(help="Leader Lease duration: how soon a standby replica takes over.")
     ] = 10.0,
+    health_port: Annotated[
+        int | None, typer.Option(help="Serve the liveness endpoint /healthz on this port.")
+    ] = None,
 ) -> None:
     """Run the Tier0Region operator (kopf) against $KUBECONFIG or the in-cluster API."""
+    import tier0.common.metrics  # noqa: F401  (tier0_uptime_seconds on --metrics-port)
     from tier0.common.logging import configure_logging
     from tier0_operator.main import run_operator
 
@@ -119,6 +123,7 @@ def operator(
         metrics_port=metrics_port,
         leader_namespace=leader_namespace,
         leader_lease_seconds=leader_lease_seconds,
+        health_port=health_port,
     )
 
 
