@@ -33,7 +33,7 @@ POD_COMPONENTS = {
 CREDENTIAL_KEYS = {
     "superuser-username", "superuser-password", "replication-username", "replication-password",
     "app-password", "redis-password", "mqtt-password", "amqp-password", "erlang-cookie",
-    "api-key",
+    "api-key", "instance-token",
 }  # fmt: skip
 
 
@@ -180,6 +180,8 @@ def test_operator_rbac_is_exactly_what_it_uses(default_render: Render) -> None:
             ("", "services", ("patch",), True),
             ("", "events", ("create",), False),
             ("", "secrets", ("get",), True),
+            ("coordination.k8s.io", "leases", ("create",), False),
+            ("coordination.k8s.io", "leases", ("get", "update"), True),
         ]
     )
     by_resource = {rule["resources"][0]: rule for rule in role["rules"] if "resourceNames" in rule}
@@ -189,19 +191,30 @@ def test_operator_rbac_is_exactly_what_it_uses(default_render: Render) -> None:
     ]
     assert set(by_resource["services"]["resourceNames"]) == {
         "tier0-postgres-rw", "tier0-postgres-region1", "tier0-postgres-region2",
+        "tier0-postgres-region1-hl", "tier0-postgres-region2-hl",
     }  # fmt: skip
+    assert set(by_resource["leases"]["resourceNames"]) == {"tier0-operator", "tier0-primary"}
+    # The instance managers read their Tier0Region and renew the primary Lease, nothing more.
+    manager = default_render.named("Role", "tier0-postgres")
+    assert sorted(_rules(manager)) == [
+        ("coordination.k8s.io", "leases", ("get", "update"), True),
+        ("tier0.io", "tier0regions", ("get",), True),
+    ]
     assert by_resource["secrets"]["resourceNames"] == ["tier0-credentials"]
     (cluster_role,) = default_render.of_kind("ClusterRole")
     assert all(verbs == ("list", "watch") for _, _, verbs, _ in _rules(cluster_role))
     binding = default_render.named("RoleBinding", "tier0-operator")
     assert binding["subjects"][0]["name"] == "tier0-operator"
-    # Only the operator and the region-ready test pod get an API token.
+    # Only the operator, the instance managers and the region-ready test pod get an API token.
     with_token = {
         obj["metadata"]["name"]
         for obj, pod in default_render.workloads()
         if pod.get("automountServiceAccountToken") is not False
     }
-    assert with_token == {"tier0-operator", "tier0-test-region-ready"}
+    assert with_token == {
+        "tier0-operator", "tier0-postgres-region1", "tier0-postgres-region2",
+        "tier0-test-region-ready",
+    }  # fmt: skip
 
 
 def test_tier0region_points_at_the_rendered_services(render: Render) -> None:
@@ -269,15 +282,24 @@ def test_region_affinity_is_preferred_unless_required(
                 assert region in str(affinity)
 
 
-def test_postgres_replica_bootstraps_from_a_primary_with_its_slot(default_render: Render) -> None:
+def test_postgres_runs_under_the_instance_manager(default_render: Render) -> None:
     statefulset = default_render.named("StatefulSet", "tier0-postgres-region2")
-    (init,) = statefulset["spec"]["template"]["spec"]["initContainers"]
-    env = {e["name"]: e.get("value") for e in init["env"]}
-    assert env["REGION"] == "region2"
-    assert env["PEERS"] == "tier0-postgres-region1"
-    script = default_render.named("ConfigMap", "tier0-postgres")["data"]["bootstrap.sh"]
-    assert 'pg_basebackup" -h "$1" -U replicator' in script
-    assert '-C -S "$REGION"' in script
+    pod = statefulset["spec"]["template"]["spec"]
+    assert "initContainers" not in pod  # the instance manager bootstraps the volume itself
+    (container,) = pod["containers"]
+    assert container["command"][-2:] == ["tier0", "pg-instance"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["TIER0_REGION"]["value"] == "region2"
+    assert env["TIER0_INSTANCE_TOKEN"]["valueFrom"]["secretKeyRef"]["key"] == "instance-token"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    # The operator calls the instance manager while PostgreSQL is down: the region Service
+    # publishes it regardless of readiness.
+    service = default_render.named("Service", "tier0-postgres-region2")
+    assert service["spec"]["publishNotReadyAddresses"] is True
+    assert {p["name"] for p in service["spec"]["ports"]} == {"postgres", "agent"}
+    region = default_render.named("Tier0Region", "tier0")
+    assert all(r["postgres"]["agentPort"] == 8008 for r in region["spec"]["regions"])
+    assert pod["serviceAccountName"] == "tier0-postgres"
 
 
 def test_network_policies_deny_by_default_per_component(
@@ -293,12 +315,18 @@ def test_network_policies_deny_by_default_per_component(
         selector = policy["spec"]["podSelector"]["matchLabels"]
         assert selector["app.kubernetes.io/component"] == component
     # Stores admit only named peers; PostgreSQL never admits a simulator that has no use for it.
-    (rule,) = policies["postgres"]["spec"]["ingress"]
+    database, agent = policies["postgres"]["spec"]["ingress"]
     peers = {
-        peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in rule["from"]
+        peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        for peer in database["from"]
     }
     assert "device-simulator" not in peers
     assert "api" in peers
+    # Only the operator may call the instance managers.
+    assert agent["ports"] == [{"port": 8008, "protocol": "TCP"}]
+    assert [p["podSelector"]["matchLabels"] for p in agent["from"]] == [
+        {"app.kubernetes.io/component": "operator", "app.kubernetes.io/instance": "tier0"}
+    ]
     assert other_render.of_kind("NetworkPolicy") == []
 
 
@@ -322,6 +350,7 @@ def test_images_per_values_file(helm: Helm) -> None:
     images = {
         obj["metadata"]["name"]: pod["containers"][0]["image"] for obj, pod in kind.workloads()
     }
-    assert images["tier0-postgres-region1"] == "postgres:15-bookworm"
+    # PostgreSQL runs the instance manager, which only the tier0 image has.
+    assert images["tier0-postgres-region1"] == "tier0:0.1.0"
     assert images["tier0-sentinel"] == "redis:7"
     assert images["tier0-api"].startswith("tier0:")

@@ -207,6 +207,11 @@ new random one. (dict "context" $ "key" "app-password" "value" .Values.auth.appP
 {{- printf "%s-postgres-%s" (include "tier0.fullname" .context) .region | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
+{{/* The ServiceAccount of the PostgreSQL pods' instance managers. */}}
+{{- define "tier0.postgres.serviceAccountName" -}}
+{{- printf "%s-postgres" (include "tier0.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
 {{/* The headless Service governing a region's PostgreSQL pod names. */}}
 {{- define "tier0.postgres.headlessName" -}}
 {{- printf "%s-hl" (include "tier0.postgres.fullname" .) | trunc 63 | trimSuffix "-" -}}
