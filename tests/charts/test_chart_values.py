@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import valuesdoc
 import yaml  # type: ignore[import-untyped]  # no stubs installed
 from chart_helm import CHART, Helm
 
@@ -126,3 +127,9 @@ def test_every_broken_rule_is_reported_at_once(helm: Helm) -> None:
     error = helm.refusal("--set", "regions={a,a}", "--set", "sentinel.quorum=5")
     assert "region names must be distinct" in error, error
     assert "sentinel.quorum: 5" in error, error
+
+
+def test_the_values_reference_in_docs_is_current() -> None:
+    """docs/deploy.md carries the table generated from values.yaml (`make docs-values`)."""
+    document = (CHART.parents[1] / "docs" / "deploy.md").read_text()
+    assert valuesdoc.render(CHART, document) == document, "run `make docs-values`"
