@@ -136,3 +136,8 @@ ifeq ($(TIER0_TARGET),kind)
 else
 	$(BIN)/tier0 system down
 endif
+
+# The chart's values reference in docs/deploy.md, regenerated from values.yaml's @param comments.
+.PHONY: docs-values
+docs-values: venv
+	$(BIN)/python tests/charts/valuesdoc.py charts/tier0 docs/deploy.md
