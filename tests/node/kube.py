@@ -4,30 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
-import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from controlplane.kube import wait_for
 from tier0.cluster.components import NodeBinaries
 from tier0.cluster.node import Cluster
 
-T = TypeVar("T")
+__all__ = ["Kube", "Manifest", "pod", "port_forward", "unique", "wait_for"]
+
 Manifest = dict[str, Any]
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 60.0) -> T:
-    """Poll ``probe`` until it returns something truthy (the kubelet acts asynchronously)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @dataclass(frozen=True)
@@ -96,3 +88,24 @@ def pod(name: str, image: str, command: list[str], **spec: Any) -> Manifest:
         "metadata": {"name": name, "labels": spec.pop("labels", {"app": name})},
         "spec": {"containers": [container], "terminationGracePeriodSeconds": 1, **spec},
     }
+
+
+@contextmanager
+def port_forward(kube: Kube, target: str, port: int) -> Iterator[str]:
+    """``kubectl port-forward`` of ``target`` to a free loopback port; yields its base URL."""
+    forward = subprocess.Popen(
+        kube.argv("port-forward", target, f":{port}", "--address=127.0.0.1"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=kube.env(),
+    )
+    try:
+        assert forward.stdout is not None
+        line = forward.stdout.readline()
+        match = re.search(r"127\.0\.0\.1:(\d+)", line)
+        assert match, f"unexpected port-forward output: {line!r}"
+        yield f"http://127.0.0.1:{match.group(1)}"
+    finally:
+        forward.terminate()
+        forward.communicate(timeout=10)

@@ -4,7 +4,6 @@ that keeps pod and Service traffic on this machine."""
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import urllib.request
@@ -13,7 +12,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from node.kube import Kube, pod, wait_for
+from node.kube import Kube, pod, port_forward, wait_for
 from tier0.cluster import layout
 from tier0.cluster.node import Cluster
 
@@ -104,22 +103,8 @@ def _fetch(url: str) -> str | None:
 
 
 def test_kubectl_port_forward_to_a_service(kube: Kube, web: str) -> None:
-    forward = subprocess.Popen(
-        kube.argv("port-forward", "service/web", f":{PORT}", "--address=127.0.0.1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=kube.env(),
-    )
-    try:
-        assert forward.stdout is not None
-        line = forward.stdout.readline()
-        match = re.search(r"127\.0\.0\.1:(\d+)", line)
-        assert match, f"unexpected port-forward output: {line!r}"
-        assert _fetch(f"http://127.0.0.1:{match.group(1)}/") == web
-    finally:
-        forward.terminate()
-        forward.communicate(timeout=10)
+    with port_forward(kube, "service/web", PORT) as url:
+        assert _fetch(f"{url}/") == web
 
 
 def test_service_addresses_without_a_rule_stay_on_the_bridge(cluster: Cluster) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import subprocess
 import urllib.request
 import uuid
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from node.kube import Kube, wait_for
+from node.kube import Kube, port_forward, wait_for
 from tier0.cluster import deploy
 from tier0.cluster.node import Cluster
 
@@ -38,21 +37,8 @@ def release(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kube:
 @pytest.fixture(scope="module")
 def api(release: Kube) -> Iterator[str]:
     """The API Service port-forwarded to a free loopback port."""
-    forward = subprocess.Popen(
-        release.argv("port-forward", "service/tier0-api", ":8000", "--address=127.0.0.1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=release.env(),
-    )
-    try:
-        assert forward.stdout is not None
-        match = re.search(r"127\.0\.0\.1:(\d+)", forward.stdout.readline())
-        assert match, "kubectl port-forward printed no local address"
-        yield f"http://127.0.0.1:{match.group(1)}"
-    finally:
-        forward.terminate()
-        forward.communicate(timeout=10)
+    with port_forward(release, "service/tier0-api", 8000) as url:
+        yield url
 
 
 def _get(url: str) -> Any:

@@ -7,7 +7,6 @@ controllers, scheduler, kubelet and kube-proxy. Every binary is a pinned build f
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,12 @@ from tier0.cluster.certs import NodePki
 from tier0.cluster.daemon import Daemon
 from tier0.cluster.layout import ClusterPaths
 from tier0.setup import gotools
-from tier0.stack.base import LOOPBACK, StartupError
-from tier0.stack.controlplane import FRONT_PROXY_USER, SERVICE_ACCOUNT_ISSUER
+from tier0.stack.base import LOOPBACK
+from tier0.stack.controlplane import (
+    FRONT_PROXY_USER,
+    SERVICE_ACCOUNT_ISSUER,
+    require_executables,
+)
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,7 @@ class NodeBinaries:
             crictl=gotools.CRICTL.path("crictl"),
             ctr=debian("ctr"),
         )
-        missing = [str(p) for p in vars(found).values() if not os.access(p, os.X_OK)]
-        if missing:
-            raise StartupError(f"not installed: {', '.join(missing)}; run `tier0 setup`")
-        return found
+        return require_executables(found)
 
 
 @dataclass(frozen=True)

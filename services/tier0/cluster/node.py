@@ -170,6 +170,8 @@ class Cluster:
             what="its socket answers",
         )
         self.progress("containerd", time.monotonic() - started)
+        # Sandboxes an earlier node left in containerd's (kept) metadata, if it was killed.
+        self._remove_sandboxes(bins)
         self._step(
             "images imported",
             lambda: images.import_images(archives, ctr=str(bins.ctr), address=socket),
@@ -273,6 +275,9 @@ class Cluster:
             network.teardown_host_network()
             return
         daemons = self.daemons(bins)
+        # The kubelet goes first: while it runs it recreates the sandboxes of its pods.
+        for name in ("kubelet", "kube-proxy"):
+            daemons[name].stop()
         self._remove_pods(daemons["containerd"], bins)
         for name in reversed(ORDER):
             daemons[name].stop()
@@ -303,8 +308,20 @@ class Cluster:
         except StartupError:
             log.exception("containerd did not start; pods are removed by unmounting only")
             return
+        self._remove_sandboxes(bins)
+
+    def _remove_sandboxes(self, bins: NodeBinaries) -> None:
+        """``crictl rmp --all`` until none is left: stops each pod, runs its CNI DEL (veth and
+        address released), removes its network namespace and containers."""
+        socket = self.paths.containerd_socket
         crictl = [str(bins.crictl), f"--runtime-endpoint=unix://{socket}", "--timeout=60s"]
-        subprocess.run([*crictl, "rmp", "--all", "--force"], capture_output=True, check=False)
+        listed = subprocess.CompletedProcess[str]([], 1, "", "")
+        for _ in range(3):
+            subprocess.run([*crictl, "rmp", "--all", "--force"], capture_output=True, check=False)
+            listed = subprocess.run([*crictl, "pods", "-q"], capture_output=True, text=True)
+            if listed.returncode == 0 and not listed.stdout.strip():
+                return
+        log.warning("pod sandboxes left after crictl rmp: %s", listed.stdout.split())
 
     # ---- status -----------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 from tier0.setup import gotools
 from tier0.stack.base import (
@@ -53,6 +54,18 @@ FRONT_PROXY_USER = "front-proxy-client"
 READY_TIMEOUT = 60.0
 
 
+B = TypeVar("B")
+
+
+def require_executables(found: B) -> B:
+    """``found`` (a dataclass of paths) if every path is executable; else ``StartupError``
+    naming the missing ones."""
+    missing = [str(p) for p in vars(found).values() if not os.access(p, os.X_OK)]
+    if missing:
+        raise StartupError(f"not installed: {', '.join(missing)}; run `tier0 setup`")
+    return found
+
+
 @dataclass(frozen=True)
 class Binaries:
     """Paths of the pinned builds the control plane and its clients use."""
@@ -74,10 +87,7 @@ class Binaries:
             kubectl=k8s.path("kubectl"),
             helm=gotools.HELM.path("helm"),
         )
-        missing = [str(p) for p in vars(found).values() if not os.access(p, os.X_OK)]
-        if missing:
-            raise StartupError(f"not built: {', '.join(missing)}; run `tier0 setup`")
-        return found
+        return require_executables(found)
 
 
 @dataclass(frozen=True)
