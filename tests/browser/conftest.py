@@ -138,7 +138,9 @@ def orphan_dashboard_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is alive it marks an event loop as
+# running in the main thread, and every later test that calls asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
     with sync_playwright() as playwright:
