@@ -83,3 +83,18 @@ def create_cgroups(name: str) -> None:
         for inherited in ("cpuset.cpus", "cpuset.mems"):
             if (group / inherited).exists() and not (group / inherited).read_text().strip():
                 (group / inherited).write_text((hierarchy / inherited).read_text())
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """PIDs whose command line contains ``text`` (a node's socket path: its runtime shims)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found

@@ -11,9 +11,12 @@ cgroups, and the state directory; ``leftovers`` says what, if anything, is still
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -31,6 +34,7 @@ from tier0.cluster.health import (
     http_ok,
     https_ok,
     mounts_under,
+    processes_mentioning,
     remove_cgroups,
     unmount_all,
 )
@@ -272,6 +276,7 @@ class Cluster:
         bins = NodeBinaries.find()
         paths = self.paths
         if not paths.root.exists():
+            self._kill_orphan_shims()
             network.teardown_host_network()
             return
         daemons = self.daemons(bins)
@@ -281,6 +286,7 @@ class Cluster:
         self._remove_pods(daemons["containerd"], bins)
         for name in reversed(ORDER):
             daemons[name].stop()
+        self._kill_orphan_shims()
         # kube-proxy's chains outlive it by design; it removes them itself when asked.
         subprocess.run(
             [str(bins.kube_proxy), "--cleanup", f"--config={paths.config / 'kube-proxy.yaml'}"],
@@ -291,6 +297,13 @@ class Cluster:
         unmount_all(paths.root)
         remove_cgroups(configs.CGROUP_ROOT)
         subprocess.run(["rm", "-rf", "--one-file-system", str(paths.root)], check=False)
+
+    def _kill_orphan_shims(self) -> None:
+        """Shims outlive a containerd that lost its state (a killed node): nothing else ends
+        them, and each holds its container's mounts."""
+        for pid in processes_mentioning(str(self.paths.containerd_socket)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def _remove_pods(self, containerd: Daemon, bins: NodeBinaries) -> None:
         """Every pod sandbox removed through the CRI, which also runs each one's CNI DEL."""
@@ -328,6 +341,8 @@ class Cluster:
     def leftovers(self) -> list[str]:
         """Processes, mounts and network pieces of a node that should be gone after ``down``."""
         found = [f"process {name}" for name, up in self.running().items() if up]
+        shims = processes_mentioning(str(self.paths.containerd_socket))
+        found += [f"process {pid} (containerd shim)" for pid in shims]
         found += [f"mount {m}" for m in mounts_under(self.paths.root)]
         found += network.leftovers()
         if self.paths.root.exists():
