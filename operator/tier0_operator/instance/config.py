@@ -8,30 +8,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from tier0.common.postgres import REPLICATION_SETTINGS
+
 SA_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 SUPERUSER = "postgres"
 REPLICATION_USER = "replicator"
 APP_USER = "tier0"
 APP_DATABASE = "tier0"
 DEFAULT_HTTP_PORT = 8008
-
-# Settings of every server; the node's identity (port, addresses, socket) is added per node.
-# They go on the postgres command line, which wins over postgresql.conf and postgresql.auto.conf,
-# so pg_rewind and pg_basebackup (which copy the source's files) cannot change them.
-SERVER_SETTINGS = {
-    "wal_level": "replica",
-    "max_wal_senders": "10",
-    "max_replication_slots": "10",
-    "hot_standby": "on",
-    "hot_standby_feedback": "on",
-    # pg_rewind needs hint bits WAL-logged (or data checksums) to rewind a former primary.
-    "wal_log_hints": "on",
-    "wal_keep_size": "128MB",
-    "max_connections": "200",
-    "shared_buffers": "64MB",
-    "logging_collector": "off",
-    "log_line_prefix": "%m [%p] %u@%d ",
-}
 
 
 def env_secret(name: str, required: bool = True) -> str | None:
@@ -112,8 +96,11 @@ class InstanceConfig:
         return self.state_dir / "pg_hba.conf"
 
     def server_settings(self) -> dict[str, str]:
+        """For the postgres command line, which wins over postgresql.conf and
+        postgresql.auto.conf, so pg_rewind and pg_basebackup (which copy the source's files)
+        cannot change them."""
         return {
-            **SERVER_SETTINGS,
+            **REPLICATION_SETTINGS,
             "port": str(self.port),
             "listen_addresses": self.listen,
             "unix_socket_directories": str(self.socket_dir),

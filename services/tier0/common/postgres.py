@@ -5,6 +5,23 @@ from __future__ import annotations
 import asyncpg
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
+# Settings of every Tier-0 PostgreSQL server (the harness's and the instance manager's): small,
+# quick and replication-ready. Each server adds its own identity (port, addresses, socket).
+# pg_rewind needs hint bits WAL-logged (or data checksums) to rewind a former primary.
+REPLICATION_SETTINGS = {
+    "wal_level": "replica",
+    "max_wal_senders": "10",
+    "max_replication_slots": "10",
+    "hot_standby": "on",
+    "hot_standby_feedback": "on",
+    "wal_log_hints": "on",
+    "wal_keep_size": "128MB",
+    "max_connections": "200",
+    "shared_buffers": "64MB",
+    "logging_collector": "off",
+    "log_line_prefix": "%m [%p] %u@%d ",
+}
+
 # Errors that mean "the server is not there (yet)", as during start-up or a failover. A
 # multi-host DSN with target_session_attrs=read-write raises TargetServerAttributeNotMatched
 # (an InternalClientError, not a PostgresError) while no host is writable yet, as between the

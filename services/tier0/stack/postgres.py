@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
+from tier0.common.postgres import REPLICATION_SETTINGS
 from tier0.stack.base import (
     LOOPBACK,
     RunAs,
@@ -29,22 +30,8 @@ REPLICATION_USER = "replicator"
 SUPERUSER = "postgres"
 REPLICA_SLOT = "region2"
 
-# Settings for a small, quick, replication-ready cluster. wal_log_hints lets pg_rewind turn an
-# old primary into a replica of the new one.
-SERVER_SETTINGS = {
-    "listen_addresses": LOOPBACK,
-    "wal_level": "replica",
-    "max_wal_senders": "10",
-    "max_replication_slots": "10",
-    "hot_standby": "on",
-    "hot_standby_feedback": "on",
-    "wal_log_hints": "on",
-    "wal_keep_size": "128MB",
-    "max_connections": "200",
-    "shared_buffers": "64MB",
-    "logging_collector": "off",
-    "log_line_prefix": "%m [%p] %u@%d ",
-}
+# The servers' common settings, on loopback only.
+SERVER_SETTINGS = {"listen_addresses": LOOPBACK, **REPLICATION_SETTINGS}
 
 
 # Generous: a loaded machine (CI, two cores shared with compilers) replays seconds behind.
