@@ -23,6 +23,7 @@ from typing import Protocol
 
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import Request
 
 import tier0.common.metrics  # noqa: F401  (registers tier0_uptime_seconds)
 from tier0.common.logging import get_logger
@@ -148,3 +149,17 @@ class OpsServer:
             code = "200 OK" if status.healthy else "503 Service Unavailable"
             return code, "application/json", body
         return "404 Not Found", "text/plain", b"not found\n"
+
+
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The request body, or None once it (or the length it declares) exceeds ``limit`` bytes;
+    read in parts, so an oversized body is never held whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for part in request.stream():
+        body += part
+        if len(body) > limit:
+            return None
+    return bytes(body)

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from tier0.common.http import read_limited
 from tier0.common.logging import get_logger
 from tier0.dashboard.settings import DashboardSettings
 
@@ -37,16 +38,6 @@ def _problem(status: int, title: str, detail: str, instance: str) -> JSONRespons
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
-async def _bounded_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None once it exceeds ``limit`` bytes."""
-    body = bytearray()
-    async for part in request.stream():
-        body += part
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
 def create_app(settings: DashboardSettings | None = None) -> Starlette:
     settings = settings or DashboardSettings()
     api_url = str(settings.api_url).rstrip("/")
@@ -61,7 +52,7 @@ def create_app(settings: DashboardSettings | None = None) -> Starlette:
 
     async def proxy(request: Request) -> Response:
         path = request.url.path
-        body = await _bounded_body(request, settings.max_body_bytes)
+        body = await read_limited(request, settings.max_body_bytes)
         if body is None:
             return _problem(413, "Content Too Large", "the request body is too large", path)
         headers = {k: v for k, v in request.headers.items() if k in FORWARDED_REQUEST}

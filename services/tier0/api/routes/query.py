@@ -14,6 +14,7 @@ import httpx
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from tier0.api.deps import RagDep
+from tier0.common.http import read_limited
 from tier0.common.logging import get_logger
 from tier0.rag.service.models import QueryRequest, QueryResponse
 
@@ -34,16 +35,10 @@ def _request_schema() -> dict[str, Any]:
 
 async def read_bounded_body(request: Request, *, max_bytes: int = MAX_BODY_BYTES) -> bytes:
     """The request body, or 413 as soon as it exceeds ``max_bytes``."""
-    too_large = HTTPException(413, f"the body must be at most {max_bytes} bytes")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise too_large
-    body = bytearray()
-    async for part in request.stream():
-        body += part
-        if len(body) > max_bytes:
-            raise too_large
-    return bytes(body)
+    body = await read_limited(request, max_bytes)
+    if body is None:
+        raise HTTPException(413, f"the body must be at most {max_bytes} bytes")
+    return body
 
 
 @router.post(
