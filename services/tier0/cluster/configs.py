@@ -10,7 +10,6 @@ collection is off (an image it removed could never come back) and the sandbox im
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from tier0.cluster import layout
 from tier0.cluster.certs import NodePki
@@ -131,7 +130,3 @@ def write_configs(paths: ClusterPaths, pki: NodePki, *, sandbox_image: str) -> N
     (paths.config / "resolv.conf").write_text("")
     (paths.config / "kubelet.yaml").write_text(json.dumps(kubelet_config(paths, pki), indent=2))
     (paths.config / "kube-proxy.yaml").write_text(json.dumps(kube_proxy_config(pki), indent=2))
-
-
-def config_path(paths: ClusterPaths, name: str) -> Path:
-    return paths.config / name
