@@ -217,6 +217,16 @@ def test_operator_rbac_is_exactly_what_it_uses(default_render: Render) -> None:
     }  # fmt: skip
 
 
+def test_operator_liveness_is_kopfs_healthz(default_render: Render) -> None:
+    # /metrics answers from a thread of its own; kopf's /healthz from the operator's event loop.
+    (deployment,) = default_render.component("Deployment", "operator")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args[args.index("--health-port") + 1] == "8081"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]}["health"] == 8081
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+
+
 def test_tier0region_points_at_the_rendered_services(render: Render) -> None:
     (region,) = render.of_kind("Tier0Region")
     spec = region["spec"]

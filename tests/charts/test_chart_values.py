@@ -110,6 +110,10 @@ def test_schema_refuses_bad_values(
         ),
         (("--set", "prometheus.enabled=true"), "prometheus.enabled: the chart's Prometheus"),
         (
+            ("--set", "operator.healthPort=9102"),
+            "operator.healthPort: 9102 is also operator.metricsPort",
+        ),
+        (
             ("--set", "auth.existingSecret=mine", "--set", "auth.apiKey=0123456789abcdefXYZ"),
             "auth: with auth.existingSecret",
         ),

@@ -419,6 +419,9 @@ anything is rendered. Called from templates/validate.yaml.
 {{- if gt (int $v.sentinel.quorum) (int $v.sentinel.replicaCount) -}}
 {{- $messages = append $messages (printf "sentinel.quorum: %d is more than sentinel.replicaCount (%d); no failover could ever be agreed" (int $v.sentinel.quorum) (int $v.sentinel.replicaCount)) -}}
 {{- end -}}
+{{- if eq (int $v.operator.healthPort) (int $v.operator.metricsPort) -}}
+{{- $messages = append $messages (printf "operator.healthPort: %d is also operator.metricsPort; the two servers need a port each" (int $v.operator.healthPort)) -}}
+{{- end -}}
 {{- if and $v.image.digest $v.image.tag -}}
 {{- $messages = append $messages "image: set image.tag or image.digest, not both" -}}
 {{- end -}}
