@@ -33,7 +33,7 @@ POD_COMPONENTS = {
 CREDENTIAL_KEYS = {
     "superuser-username", "superuser-password", "replication-username", "replication-password",
     "app-password", "redis-password", "mqtt-password", "amqp-password", "erlang-cookie",
-    "api-key", "instance-token",
+    "api-key", "operate-api-key", "instance-token",
 }  # fmt: skip
 
 
@@ -205,16 +205,61 @@ def test_operator_rbac_is_exactly_what_it_uses(default_render: Render) -> None:
     assert all(verbs == ("list", "watch") for _, _, verbs, _ in _rules(cluster_role))
     binding = default_render.named("RoleBinding", "tier0-operator")
     assert binding["subjects"][0]["name"] == "tier0-operator"
-    # Only the operator, the instance managers and the region-ready test pod get an API token.
+    # Only the operator, the instance managers, the API (its failover endpoints) and the
+    # region-ready test pod get an API token.
     with_token = {
         obj["metadata"]["name"]
         for obj, pod in default_render.workloads()
         if pod.get("automountServiceAccountToken") is not False
     }
     assert with_token == {
-        "tier0-operator", "tier0-postgres-region1", "tier0-postgres-region2",
+        "tier0-operator", "tier0-postgres-region1", "tier0-postgres-region2", "tier0-api",
         "tier0-test-region-ready",
     }  # fmt: skip
+
+
+def _env(container: Manifest) -> dict[str, Manifest]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def test_api_may_only_read_and_switch_its_tier0region(render: Render) -> None:
+    # What tier0/api/regions.py calls: get and patch the release's Tier0Region, list Events.
+    (region,) = render.of_kind("Tier0Region")
+    name = region["metadata"]["name"]  # the release's full name: tier0, prod-tier0
+    role = render.named("Role", f"{name}-api")
+    assert sorted(_rules(role)) == [
+        ("", "events", ("list",), False),
+        ("tier0.io", "tier0regions", ("get", "patch"), True),
+    ]
+    (by_name,) = [rule for rule in role["rules"] if "resourceNames" in rule]
+    assert by_name["resourceNames"] == [name]
+    binding = render.named("RoleBinding", f"{name}-api")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": f"{name}-api", "namespace": render.namespace}
+    ]
+    (deployment,) = render.component("Deployment", "api")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == f"{name}-api"
+    assert pod["automountServiceAccountToken"] is True
+    assert render.named("ServiceAccount", f"{name}-api")["automountServiceAccountToken"] is False
+    env = _env(pod["containers"][0])
+    assert env["TIER0_REGION_NAME"]["value"] == name
+    assert env["TIER0_REGION_NAMESPACE"]["value"] == render.namespace
+
+
+def test_api_keys_come_from_the_credentials_secret(default_render: Render) -> None:
+    (deployment,) = default_render.component("Deployment", "api")
+    env = _env(deployment["spec"]["template"]["spec"]["containers"][0])
+    refs = {
+        key: env[key]["valueFrom"]["secretKeyRef"]
+        for key in ("TIER0_API_KEY", "TIER0_OPERATE_API_KEY")
+    }
+    assert refs == {
+        "TIER0_API_KEY": {"name": "tier0-credentials", "key": "api-key"},
+        "TIER0_OPERATE_API_KEY": {"name": "tier0-credentials", "key": "operate-api-key"},
+    }
+    data = default_render.secret_data("tier0-credentials")
+    assert data["operate-api-key"] != data["api-key"]
 
 
 def test_operator_liveness_is_kopfs_healthz(default_render: Render) -> None:

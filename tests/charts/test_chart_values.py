@@ -110,6 +110,15 @@ def test_schema_refuses_bad_values(
         ),
         (("--set", "prometheus.enabled=true"), "prometheus.enabled: the chart's Prometheus"),
         (
+            (
+                "--set",
+                "auth.apiKey=0123456789abcdefXYZ",
+                "--set",
+                "auth.operateApiKey=0123456789abcdefXYZ",
+            ),
+            "auth.operateApiKey: must differ from auth.apiKey",
+        ),
+        (
             ("--set", "operator.healthPort=9102"),
             "operator.healthPort: 9102 is also operator.metricsPort",
         ),

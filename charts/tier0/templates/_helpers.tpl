@@ -275,11 +275,16 @@ tier0_operator.model), so both must agree.
 {{- end }}
 {{- end -}}
 
+{{/* The API's ServiceAccount: the failover endpoints read and patch the Tier0Region as it. */}}
+{{- define "tier0.api.serviceAccountName" -}}
+{{- include "tier0.component.fullname" (dict "context" . "component" "api") -}}
+{{- end -}}
+
 {{/* ---------------------------------------------------------------- application settings */}}
 
 {{/*
 TIER0_* settings of an application container, only for the stores it uses:
-(dict "context" $ "uses" (list "postgres" "redis" "mqtt" "amqp" "mongo" "rag" "apiKey")).
+(dict "context" $ "uses" (list "postgres" "redis" "mqtt" "amqp" "mongo" "rag" "apiKey" "operateApiKey")).
 Passwords come from the Secret into variables that the URLs expand with $(NAME).
 */}}
 {{- define "tier0.app.env" -}}
@@ -321,6 +326,9 @@ Passwords come from the Secret into variables that the URLs expand with $(NAME).
 {{- end }}
 {{- if has "apiKey" .uses }}
 {{ include "tier0.secrets.envFrom" (dict "context" $ctx "name" "TIER0_API_KEY" "key" "api-key") }}
+{{- end }}
+{{- if has "operateApiKey" .uses }}
+{{ include "tier0.secrets.envFrom" (dict "context" $ctx "name" "TIER0_OPERATE_API_KEY" "key" "operate-api-key") }}
 {{- end }}
 {{- end -}}
 
@@ -431,8 +439,11 @@ anything is rendered. Called from templates/validate.yaml.
 {{- if $v.dashboard.enabled -}}
 {{- $messages = append $messages "dashboard.enabled: the dashboard is not built yet; keep it false" -}}
 {{- end -}}
-{{- if and $v.auth.existingSecret (or $v.auth.superuserPassword $v.auth.replicationPassword $v.auth.appPassword $v.auth.redisPassword $v.auth.mqttPassword $v.auth.amqpPassword $v.auth.erlangCookie $v.auth.apiKey) -}}
+{{- if and $v.auth.existingSecret (or $v.auth.superuserPassword $v.auth.replicationPassword $v.auth.appPassword $v.auth.redisPassword $v.auth.mqttPassword $v.auth.amqpPassword $v.auth.erlangCookie $v.auth.apiKey $v.auth.operateApiKey) -}}
 {{- $messages = append $messages "auth: with auth.existingSecret the passwords come from that Secret; leave the other auth.* values empty" -}}
+{{- end -}}
+{{- if and $v.auth.apiKey (eq $v.auth.apiKey $v.auth.operateApiKey) -}}
+{{- $messages = append $messages "auth.operateApiKey: must differ from auth.apiKey (one key per scope; the API refuses a shared one)" -}}
 {{- end -}}
 {{- if $messages -}}
 {{- fail (printf "\n\nVALUES VALIDATION:\n  - %s\n" (join "\n  - " $messages)) -}}
