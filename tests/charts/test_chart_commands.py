@@ -24,6 +24,7 @@ COMMANDS = {
     "user-simulator": ["simulate", "users"],
     "operator": ["operator"],
     "image-processor": ["images", "process"],
+    "dashboard": ["dashboard"],
 }
 # `tier0 ...` lines inside the shell scripts of the log simulator, the migrations Job and the
 # RAG ingest step.

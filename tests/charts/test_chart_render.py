@@ -28,7 +28,7 @@ NON_DEFAULT = (
 POD_COMPONENTS = {
     "api", "rag", "mqtt-consumer", "rabbitmq-consumer", "device-simulator", "user-simulator",
     "log-simulator", "image-processor", "operator", "postgres", "redis", "sentinel",
-    "mosquitto", "rabbitmq", "ferretdb", "migrations", "tests",
+    "mosquitto", "rabbitmq", "ferretdb", "migrations", "tests", "dashboard",
 }  # fmt: skip
 CREDENTIAL_KEYS = {
     "superuser-username", "superuser-password", "replication-username", "replication-password",
@@ -409,3 +409,39 @@ def test_images_per_values_file(helm: Helm) -> None:
     assert images["tier0-postgres-region1"] == "tier0:0.1.0"
     assert images["tier0-sentinel"] == "redis:7"
     assert images["tier0-api"].startswith("tier0:")
+
+
+def test_dashboard_serves_on_its_service_and_proxies_to_the_api(render: Render, helm: Helm) -> None:
+    (deployment,) = render.component("Deployment", "dashboard")
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False  # it holds no credentials
+    (container,) = pod["containers"]
+    assert container["args"] == ["dashboard", "--host", "0.0.0.0", "--port", "8080"]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    (service,) = render.component("Service", "dashboard")
+    assert service["metadata"]["name"] == deployment["metadata"]["name"]
+    assert service["spec"]["type"] == "ClusterIP"
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}
+    ]
+    # The page's /api/* goes to the API Service, on the API's port.
+    (api,) = render.component("Service", "api")
+    api_url = f"http://{api['metadata']['name']}:{api['spec']['ports'][0]['port']}"
+    assert _env(container)["TIER0_DASHBOARD_API_URL"]["value"] == api_url
+
+
+def test_dashboard_can_be_left_out(helm: Helm) -> None:
+    off = helm.template("--set", "dashboard.enabled=false")
+    assert not [o for o in off.objects if o["metadata"]["name"] == "tier0-dashboard"]
+
+
+def test_dashboard_policy_admits_anyone_and_reaches_only_the_api(default_render: Render) -> None:
+    policy = default_render.named("NetworkPolicy", "tier0-dashboard")["spec"]
+    assert policy["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
+    dns, api = policy["egress"]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    assert api["ports"] == [{"port": 8000, "protocol": "TCP"}]
+    assert [peer["podSelector"]["matchLabels"] for peer in api["to"]] == [
+        {"app.kubernetes.io/instance": "tier0", "app.kubernetes.io/component": "api"}
+    ]

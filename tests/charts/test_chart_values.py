@@ -89,6 +89,9 @@ def test_values_yaml_carries_no_password() -> None:
         (("--set", "postgres.persistence.size=lots"), "/postgres/persistence/size", "pattern"),
         (("--set", "networkPolicy.enabled=maybe"), "/networkPolicy/enabled", "boolean"),
         (("--set", "api.replicas=2"), "/api", "additional properties 'replicas'"),
+        (("--set", "dashboard.port=abc"), "/dashboard/port", "got string, want integer"),
+        (("--set", "dashboard.port=70000"), "/dashboard/port", "maximum"),
+        (("--set", "dashboard.service.type=Ingress"), "/dashboard/service/type", "must be one of"),
     ],
 )
 def test_schema_refuses_bad_values(
