@@ -110,6 +110,11 @@ class Render:
         return {key: base64.b64decode(value).decode() for key, value in data.items()}
 
 
+def env_of(container: Manifest) -> dict[str, Manifest]:
+    """A container's environment entries by name."""
+    return {entry["name"]: entry for entry in container.get("env", [])}
+
+
 def label_keys(obj: Any) -> Iterator[str]:
     """Every key of every labels/matchLabels/selector map anywhere in an object."""
     if isinstance(obj, dict):

@@ -7,6 +7,25 @@ from chart_helm import Helm, Render
 
 from tier0.setup import gotools
 
+# Values far from the defaults, rendered as release "prod" in namespace "ops".
+NON_DEFAULT = (
+    "--set", "regions={east,west}",
+    "--set", "activeRegion=west",
+    "--set", "sentinel.replicaCount=5",
+    "--set", "sentinel.quorum=3",
+    "--set", "networkPolicy.enabled=false",
+    "--set", "imageProcessor.schedule=*/30 * * * *",
+    "--set", "deviceSimulator.enabled=false",
+    "--set", "imagePullSecrets={regcred}",
+    "--set", "commonLabels.team=sre",
+    "--set", "commonAnnotations.owner=sre",
+    "--set", "placement.required=true",
+    "--set", "postgres.persistence.storageClass=fast",
+    "--set", "api.nodeSelector.disk=ssd",
+    "--set", "rabbitmqConsumer.enabled=false",
+    "--set", "prometheus.persistence.enabled=false",
+)  # fmt: skip
+
 
 @pytest.fixture(scope="session")
 def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
@@ -19,3 +38,13 @@ def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
 @pytest.fixture(scope="session")
 def default_render(helm: Helm) -> Render:
     return helm.template()
+
+
+@pytest.fixture(scope="session")
+def other_render(helm: Helm) -> Render:
+    return helm.template(*NON_DEFAULT, release="prod", namespace="ops")
+
+
+@pytest.fixture(params=["default", "non-default"])
+def render(request: pytest.FixtureRequest, default_render: Render, other_render: Render) -> Render:
+    return default_render if request.param == "default" else other_render

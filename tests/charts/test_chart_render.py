@@ -3,48 +3,23 @@
 from __future__ import annotations
 
 import pytest
-from chart_helm import CHART, STANDARD_LABELS, Helm, Manifest, Render, label_keys
+from chart_helm import CHART, STANDARD_LABELS, Helm, Manifest, Render, env_of, label_keys
 
 from tier0.common.settings import INSECURE_SECRETS, MIN_SECRET_LENGTH
 
 pytestmark = pytest.mark.charts
 
-NON_DEFAULT = (
-    "--set", "regions={east,west}",
-    "--set", "activeRegion=west",
-    "--set", "sentinel.replicaCount=5",
-    "--set", "sentinel.quorum=3",
-    "--set", "networkPolicy.enabled=false",
-    "--set", "imageProcessor.schedule=*/30 * * * *",
-    "--set", "deviceSimulator.enabled=false",
-    "--set", "imagePullSecrets={regcred}",
-    "--set", "commonLabels.team=sre",
-    "--set", "commonAnnotations.owner=sre",
-    "--set", "placement.required=true",
-    "--set", "postgres.persistence.storageClass=fast",
-    "--set", "api.nodeSelector.disk=ssd",
-)  # fmt: skip
 # Every component with pods, and whether it must have a NetworkPolicy of its own.
 POD_COMPONENTS = {
     "api", "rag", "mqtt-consumer", "rabbitmq-consumer", "device-simulator", "user-simulator",
     "log-simulator", "image-processor", "operator", "postgres", "redis", "sentinel",
-    "mosquitto", "rabbitmq", "ferretdb", "migrations", "tests", "dashboard",
+    "mosquitto", "rabbitmq", "ferretdb", "migrations", "tests", "dashboard", "prometheus",
 }  # fmt: skip
 CREDENTIAL_KEYS = {
     "superuser-username", "superuser-password", "replication-username", "replication-password",
     "app-password", "redis-password", "mqtt-password", "amqp-password", "erlang-cookie",
     "api-key", "operate-api-key", "instance-token",
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def other_render(helm: Helm) -> Render:
-    return helm.template(*NON_DEFAULT, release="prod", namespace="ops")
-
-
-@pytest.fixture(params=["default", "non-default"])
-def render(request: pytest.FixtureRequest, default_render: Render, other_render: Render) -> Render:
-    return default_render if request.param == "default" else other_render
 
 
 def test_every_object_has_the_standard_labels(render: Render) -> None:
@@ -218,10 +193,6 @@ def test_operator_rbac_is_exactly_what_it_uses(default_render: Render) -> None:
     }  # fmt: skip
 
 
-def _env(container: Manifest) -> dict[str, Manifest]:
-    return {e["name"]: e for e in container.get("env", [])}
-
-
 def test_api_may_only_read_and_switch_its_tier0region(render: Render) -> None:
     # What tier0/api/regions.py calls: get and patch the release's Tier0Region, list Events.
     (region,) = render.of_kind("Tier0Region")
@@ -242,14 +213,14 @@ def test_api_may_only_read_and_switch_its_tier0region(render: Render) -> None:
     assert pod["serviceAccountName"] == f"{name}-api"
     assert pod["automountServiceAccountToken"] is True
     assert render.named("ServiceAccount", f"{name}-api")["automountServiceAccountToken"] is False
-    env = _env(pod["containers"][0])
+    env = env_of(pod["containers"][0])
     assert env["TIER0_REGION_NAME"]["value"] == name
     assert env["TIER0_REGION_NAMESPACE"]["value"] == render.namespace
 
 
 def test_api_keys_come_from_the_credentials_secret(default_render: Render) -> None:
     (deployment,) = default_render.component("Deployment", "api")
-    env = _env(deployment["spec"]["template"]["spec"]["containers"][0])
+    env = env_of(deployment["spec"]["template"]["spec"]["containers"][0])
     refs = {
         key: env[key]["valueFrom"]["secretKeyRef"]
         for key in ("TIER0_API_KEY", "TIER0_OPERATE_API_KEY")
@@ -409,39 +380,7 @@ def test_images_per_values_file(helm: Helm) -> None:
     assert images["tier0-postgres-region1"] == "tier0:0.1.0"
     assert images["tier0-sentinel"] == "redis:7"
     assert images["tier0-api"].startswith("tier0:")
-
-
-def test_dashboard_serves_on_its_service_and_proxies_to_the_api(render: Render, helm: Helm) -> None:
-    (deployment,) = render.component("Deployment", "dashboard")
-    pod = deployment["spec"]["template"]["spec"]
-    assert pod["automountServiceAccountToken"] is False  # it holds no credentials
-    (container,) = pod["containers"]
-    assert container["args"] == ["dashboard", "--host", "0.0.0.0", "--port", "8080"]
-    for probe in ("readinessProbe", "livenessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
-    (service,) = render.component("Service", "dashboard")
-    assert service["metadata"]["name"] == deployment["metadata"]["name"]
-    assert service["spec"]["type"] == "ClusterIP"
-    assert service["spec"]["ports"] == [
-        {"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}
-    ]
-    # The page's /api/* goes to the API Service, on the API's port.
-    (api,) = render.component("Service", "api")
-    api_url = f"http://{api['metadata']['name']}:{api['spec']['ports'][0]['port']}"
-    assert _env(container)["TIER0_DASHBOARD_API_URL"]["value"] == api_url
-
-
-def test_dashboard_can_be_left_out(helm: Helm) -> None:
-    off = helm.template("--set", "dashboard.enabled=false")
-    assert not [o for o in off.objects if o["metadata"]["name"] == "tier0-dashboard"]
-
-
-def test_dashboard_policy_admits_anyone_and_reaches_only_the_api(default_render: Render) -> None:
-    policy = default_render.named("NetworkPolicy", "tier0-dashboard")["spec"]
-    assert policy["ingress"] == [{"ports": [{"port": 8080, "protocol": "TCP"}]}]
-    dns, api = policy["egress"]
-    assert {p["port"] for p in dns["ports"]} == {53}
-    assert api["ports"] == [{"port": 8000, "protocol": "TCP"}]
-    assert [peer["podSelector"]["matchLabels"] for peer in api["to"]] == [
-        {"app.kubernetes.io/instance": "tier0", "app.kubernetes.io/component": "api"}
-    ]
+    # Debian's prometheus is in the tier0 image; kind runs the upstream one, at its own path.
+    assert images["tier0-prometheus"] == "prom/prometheus:v2.53.0"
+    (prometheus,) = kind.component("Deployment", "prometheus")
+    assert prometheus["spec"]["template"]["spec"]["containers"][0]["command"] == ["/bin/prometheus"]

@@ -92,6 +92,9 @@ def test_values_yaml_carries_no_password() -> None:
         (("--set", "dashboard.port=abc"), "/dashboard/port", "got string, want integer"),
         (("--set", "dashboard.port=70000"), "/dashboard/port", "maximum"),
         (("--set", "dashboard.service.type=Ingress"), "/dashboard/service/type", "must be one of"),
+        (("--set", "prometheus.scrapeInterval=5 seconds"), "/prometheus/scrapeInterval", "pattern"),
+        (("--set", "prometheus.retention=forever"), "/prometheus/retention", "pattern"),
+        (("--set", "prometheus.persistence.size=big"), "/prometheus/persistence/size", "pattern"),
     ],
 )
 def test_schema_refuses_bad_values(
@@ -111,7 +114,6 @@ def test_schema_refuses_bad_values(
             ("--set", "sentinel.quorum=4"),
             "sentinel.quorum: 4 is more than sentinel.replicaCount (3)",
         ),
-        (("--set", "prometheus.enabled=true"), "prometheus.enabled: the chart's Prometheus"),
         (
             (
                 "--set",

@@ -433,9 +433,6 @@ anything is rendered. Called from templates/validate.yaml.
 {{- if and $v.image.digest $v.image.tag -}}
 {{- $messages = append $messages "image: set image.tag or image.digest, not both" -}}
 {{- end -}}
-{{- if $v.prometheus.enabled -}}
-{{- $messages = append $messages "prometheus.enabled: the chart's Prometheus is not built yet; keep it false and scrape the prometheus.io annotations with your own" -}}
-{{- end -}}
 {{- if and $v.auth.existingSecret (or $v.auth.superuserPassword $v.auth.replicationPassword $v.auth.appPassword $v.auth.redisPassword $v.auth.mqttPassword $v.auth.amqpPassword $v.auth.erlangCookie $v.auth.apiKey $v.auth.operateApiKey) -}}
 {{- $messages = append $messages "auth: with auth.existingSecret the passwords come from that Secret; leave the other auth.* values empty" -}}
 {{- end -}}
