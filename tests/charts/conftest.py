@@ -24,6 +24,11 @@ NON_DEFAULT = (
     "--set", "api.nodeSelector.disk=ssd",
     "--set", "rabbitmqConsumer.enabled=false",
     "--set", "prometheus.persistence.enabled=false",
+    "--set", "prometheus.podMonitor.enabled=true",
+    "--set", "prometheus.podMonitor.labels.release=kube-prometheus-stack",
+    "--set", "prometheus.prometheusRule.enabled=true",
+    "--set", "prometheus.prometheusRule.labels.release=kube-prometheus-stack",
+    "--set", "grafana.dashboards.folder=Tier-0",
 )  # fmt: skip
 
 

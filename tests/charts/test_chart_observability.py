@@ -1,8 +1,9 @@
 """The dashboard and the observability the chart ships: its Prometheus (configuration, rules,
-discovery, network reach) and the dashboard's Deployment and Service."""
+discovery, network reach), the Prometheus Operator's objects and the Grafana dashboards."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from chart_helm import CHART, Helm, Manifest, Render, env_of
 pytestmark = pytest.mark.charts
 
 RULES = CHART / "files" / "prometheus" / "rules.yaml"
+DASHBOARDS = sorted((CHART / "files" / "grafana").glob("*.json"))
 PROMTOOL = Path("/usr/bin/promtool")  # Debian's prometheus package, as in the image
 
 
@@ -262,3 +264,79 @@ def test_promtool_accepts_the_rendered_configuration(
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "SUCCESS: 1 rule files found" in proc.stdout, proc.stdout
+
+
+# ---------------------------------------------------------------- kube-prometheus-stack
+
+
+def test_prometheus_operator_objects_only_when_asked_for(
+    default_render: Render, other_render: Render
+) -> None:
+    for kind in ("PodMonitor", "PrometheusRule", "ServiceMonitor"):
+        assert default_render.of_kind(kind) == [], kind
+    assert len(other_render.of_kind("PodMonitor")) == 1
+    assert len(other_render.of_kind("PrometheusRule")) == 1
+
+
+def test_pod_monitor_scrapes_what_the_charts_prometheus_scrapes(other_render: Render) -> None:
+    (monitor,) = other_render.of_kind("PodMonitor")
+    assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    spec = monitor["spec"]
+    assert spec["namespaceSelector"] == {"matchNames": ["ops"]}
+    assert spec["selector"]["matchLabels"]["app.kubernetes.io/instance"] == "prod"
+    jobs = _jobs(other_render)
+    scraped = {}
+    for endpoint in spec["podMetricsEndpoints"]:
+        keep, label = endpoint["relabelings"]
+        assert keep["action"] == "keep"
+        assert label["targetLabel"] == "component"
+        scraped[keep["regex"]] = endpoint
+    assert set(scraped) == set(jobs)
+    for component, endpoint in scraped.items():
+        assert endpoint["path"] == jobs[component]["metrics_path"]
+        for obj, pod in other_render.workloads():
+            if obj["metadata"]["labels"]["app.kubernetes.io/component"] != component:
+                continue
+            ports = {p["name"]: p["containerPort"] for c in pod["containers"] for p in c["ports"]}
+            assert ports[endpoint["port"]] == jobs[component]["dns_sd_configs"][0]["port"]
+
+
+def test_prometheus_rule_carries_the_rules_files_groups(other_render: Render) -> None:
+    (rule,) = other_render.of_kind("PrometheusRule")
+    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert rule["spec"]["groups"] == yaml.safe_load(RULES.read_text())["groups"]
+
+
+# ---------------------------------------------------------------- grafana
+
+
+def _dashboard_maps(render: Render) -> dict[str, Manifest]:
+    return {
+        key: config for config in render.component("ConfigMap", "grafana") for key in config["data"]
+    }
+
+
+def test_grafana_dashboards_are_labelled_config_maps_of_the_json_files(render: Render) -> None:
+    maps = _dashboard_maps(render)
+    assert set(maps) == {path.name for path in DASHBOARDS}
+    for path in DASHBOARDS:
+        config = maps[path.name]
+        assert config["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert len(config["data"]) == 1
+        assert json.loads(config["data"][path.name]) == json.loads(path.read_text())
+        annotations = config["metadata"].get("annotations", {})
+        folder = "Tier-0" if render.release == "prod" else None
+        assert annotations.get("grafana_folder") == folder
+
+
+def test_grafana_dashboards_label_is_configurable_and_optional(helm: Helm) -> None:
+    custom = helm.template(
+        "--set", "grafana.dashboards.label=dashboards.example.com/load",
+        "--set", "grafana.dashboards.labelValue=yes",
+    )  # fmt: skip
+    for config in _dashboard_maps(custom).values():
+        assert config["metadata"]["labels"]["dashboards.example.com/load"] == "yes"
+        assert "grafana_dashboard" not in config["metadata"]["labels"]
+    off = helm.template("--set", "grafana.dashboards.enabled=false")
+    assert _dashboard_maps(off) == {}

@@ -95,6 +95,12 @@ def test_values_yaml_carries_no_password() -> None:
         (("--set", "prometheus.scrapeInterval=5 seconds"), "/prometheus/scrapeInterval", "pattern"),
         (("--set", "prometheus.retention=forever"), "/prometheus/retention", "pattern"),
         (("--set", "prometheus.persistence.size=big"), "/prometheus/persistence/size", "pattern"),
+        (
+            ("--set", "prometheus.podMonitor.interval=often"),
+            "/prometheus/podMonitor/interval",
+            "pattern",
+        ),
+        (("--set", "grafana.dashboards.label=not a key"), "/grafana/dashboards/label", "pattern"),
     ],
 )
 def test_schema_refuses_bad_values(
