@@ -1,14 +1,12 @@
 """The dashboard in Debian's headless Chromium on top of the real stores, the query service and
 a real control plane: ``tier0 dashboard``'s app proxies to the API's app, both on real ports.
 
-Screenshots of failed tests land in the test's tmp dir; set TIER0_DASHBOARD_SCREENSHOTS to a
-directory to also keep one per tab (docs/images/ holds the committed ones).
+Playwright and the page helpers are in dashboard_page.py (the node's browser tests use them too).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,9 +14,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from dashboard_page import chromium, open_page
 from dashboard_seed import drop_images, seed_fleet, seed_images
 from dashboard_servers import serving
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from pydantic import AnyHttpUrl, SecretStr
 
 from component.conftest import local_index, sample_images, small_corpus
@@ -39,19 +38,9 @@ from tier0.stack.harness import Harness
 
 __all__ = ["local_index", "sample_images", "small_corpus"]  # session fixtures, shared
 
-CHROMIUM = Path("/usr/bin/chromium")
 WRITE_KEY = "dashboard-write-" + uuid.uuid4().hex[:12]
 OPERATE_KEY = "dashboard-operate-" + uuid.uuid4().hex[:12]
-FAILED = pytest.StashKey[bool]()
 T = TypeVar("T")
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    report = yield
-    if report.failed:
-        item.stash[FAILED] = True
-    return report
 
 
 def run_async(work: Coroutine[Any, Any, T]) -> T:
@@ -142,31 +131,11 @@ def orphan_dashboard_url() -> Iterator[str]:
 # running in the main thread, and every later test that calls asyncio.run() would fail.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    assert CHROMIUM.exists(), "Debian's chromium is missing: apt-get install chromium"
-    with sync_playwright() as playwright:
-        # --no-sandbox: the tests run as root, where Chromium's sandbox refuses to start.
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
 def page(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    opened = context.new_page()
-    opened.set_default_timeout(20_000)
-    yield opened
-    if request.node.stash.get(FAILED, False):
-        shot = tmp_path / "failure.png"
-        opened.screenshot(path=str(shot), full_page=True)
-        print(f"\nscreenshot of the failed page: {shot}")
-    context.close()
-
-
-def keep_screenshot(page: Page, name: str) -> None:
-    """Save the page for the docs when TIER0_DASHBOARD_SCREENSHOTS names a directory."""
-    directory = os.environ.get("TIER0_DASHBOARD_SCREENSHOTS")
-    if directory:
-        page.screenshot(path=str(Path(directory) / f"dashboard-{name}.png"), full_page=True)
+    with open_page(browser, request, tmp_path) as opened:
+        yield opened

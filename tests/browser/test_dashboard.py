@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from dashboard_page import card, keep_screenshot, open_tab, pager
 from dashboard_seed import PER_TYPE, SILENT
 from playwright.sync_api import Page, expect
 
-from conftest import OPERATE_KEY, keep_screenshot
+from conftest import OPERATE_KEY
 from controlplane.kube import Namespace
 from controlplane.tier0region import read_region, sample_status, set_status
 from tier0.common.fleet import DEVICE_TYPES, SITES
@@ -17,20 +18,6 @@ from tier0.common.fleet import DEVICE_TYPES, SITES
 pytestmark = [pytest.mark.browser, pytest.mark.component, pytest.mark.controlplane]
 
 DEVICES = PER_TYPE * len(DEVICE_TYPES)
-
-
-def pager(first: int, last: int, total: int) -> str:
-    return f"{first}\u2013{last} of {total}"  # an en dash, as the page writes it
-
-
-def open_tab(page: Page, url: str, tab: str) -> None:
-    page.goto(f"{url}/#{tab}")
-    expect(page.locator("#refreshed")).to_contain_text("updated")
-
-
-def card(page: Page, label: str) -> str:
-    """The value of the card whose label starts with ``label``."""
-    return page.locator(f"[data-card^='{label}'] .value").first.inner_text()
 
 
 def test_telemetry_shows_counts_charts_and_a_paged_device_table(
