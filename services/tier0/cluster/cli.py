@@ -93,7 +93,8 @@ system_app = typer.Typer(no_args_is_help=True, add_completion=False)
 def system_up(
     chart: Annotated[Path, typer.Option(help="The chart to install.")] = Path("charts/tier0"),
 ) -> None:
-    """The whole system: the node, the chart installed and Ready, the API port-forwarded."""
+    """The whole system: the node, the chart installed and Ready, and the dashboard, the API and
+    Prometheus port-forwarded to 127.0.0.1."""
     from tier0.cluster import deploy
     from tier0.cluster.node import Cluster
 
@@ -117,7 +118,8 @@ def system_up(
     console.print("[green]Tier-0 is up[/green]")
     for forward in forwards:
         typer.echo(f"{forward.name}: {forward.url}  (port-forward of service/{forward.service})")
-    typer.echo(f"API key: {deploy.api_key_command()}")
+    for scope in deploy.API_KEYS:
+        typer.echo(f"{scope} API key: {deploy.api_key_command(scope)}")
     typer.echo(f"export KUBECONFIG={cluster.kubeconfig}")
 
 

@@ -1,15 +1,16 @@
 """``make up``: the chart installed on the node, waited for, and port-forwarded to 127.0.0.1.
 
 The release is installed with the pinned helm from the repository's ``charts/tier0`` and the
-local-node values (our offline image, never pulled). Port-forwards run as detached daemons that
-restart ``kubectl port-forward`` whenever it ends (it ends when the pod behind it goes, as in a
-failover), so the printed URLs keep working.
+local-node values (our offline image, never pulled). The dashboard, the API and Prometheus are
+port-forwarded by detached daemons that restart ``kubectl port-forward`` whenever it ends (it
+ends when the pod behind it goes, as in a failover), so the printed URLs keep working.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,14 @@ class Forward:
         return f"http://{LOOPBACK}:{self.local_port}"
 
 
-FORWARDS = (Forward("api", f"{RELEASE}-api", 8000, 8000, "/health"),)
+FORWARDS = (
+    Forward("dashboard", f"{RELEASE}-dashboard", 8080, 8080, "/healthz"),
+    Forward("api", f"{RELEASE}-api", 8000, 8000, "/health"),
+    Forward("prometheus", f"{RELEASE}-prometheus", 9090, 9090, "/-/ready"),
+)
+
+# The credentials Secret's keys, by the scope they grant (docs/dashboard.md).
+API_KEYS = {"write": "api-key", "operate": "operate-api-key"}
 
 
 def helm_env(cluster: Cluster) -> dict[str, str]:
@@ -92,12 +100,39 @@ def _forward_daemon(cluster: Cluster, forward: Forward) -> Daemon:
     )
 
 
+def local_port_free(port: int) -> bool:
+    """True when nothing listens on ``127.0.0.1:port`` (connections in TIME_WAIT do not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
 def start_forwards(cluster: Cluster) -> list[Forward]:
-    """Each forward started (or kept, if running) and answering its health path."""
-    for forward in FORWARDS:
-        daemon = _forward_daemon(cluster, forward)
-        if not daemon.running():
-            daemon.start()
+    """Each forward started (or kept, if running) and answering its health path.
+
+    A local port something else listens on is refused before any forward starts: ``kubectl
+    port-forward`` would only retry forever, and that other program might answer the health
+    check.
+    """
+    daemons = {forward: _forward_daemon(cluster, forward) for forward in FORWARDS}
+    to_start = [forward for forward, daemon in daemons.items() if not daemon.running()]
+    taken = [forward for forward in to_start if not local_port_free(forward.local_port)]
+    if taken:
+        raise StartupError(
+            "; ".join(
+                f"{LOOPBACK}:{f.local_port} is taken, so service/{f.service} cannot be forwarded"
+                f" there (`ss -ltnp 'sport = :{f.local_port}'` names what listens on it)"
+                for f in taken
+            )
+            + "; stop it and run make up again"
+        )
+    for forward in to_start:
+        daemons[forward].start()
+    for forward, daemon in daemons.items():
         check = functools.partial(http_ok, forward.url + forward.health)
         daemon.wait_ready(check, timeout=60, what=f"{forward.url}{forward.health}")
     return list(FORWARDS)
@@ -108,9 +143,11 @@ def stop_forwards(cluster: Cluster) -> None:
         _forward_daemon(cluster, forward).stop()
 
 
-def api_key_command() -> str:
-    """How a user reads the API key the chart generated (printed, never stored elsewhere)."""
+def api_key_command(scope: str) -> str:
+    """How a user reads the chart's generated key of ``scope`` (printed, never stored
+    elsewhere)."""
+    key = API_KEYS[scope]
     return (
         f"kubectl -n {NAMESPACE} get secret {RELEASE}-credentials "
-        "-o jsonpath='{.data.api-key}' | base64 -d"
+        f"-o jsonpath='{{.data.{key}}}' | base64 -d"
     )
