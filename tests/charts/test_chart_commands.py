@@ -50,7 +50,9 @@ def test_component_runs_a_real_command(
     component: str, default_render: Render, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (obj,) = [
-        o for kind in ("Deployment", "Job") for o in default_render.component(kind, component)
+        o
+        for kind in ("Deployment", "StatefulSet", "Job")
+        for o in default_render.component(kind, component)
     ]
     container = obj["spec"]["template"]["spec"]["containers"][0]
     args = container["args"]

@@ -87,8 +87,12 @@ def test_http_probes_and_scrape_annotations_use_declared_ports(render: Render) -
 
 def test_every_app_has_scrape_annotations(default_render: Render) -> None:
     for component in ("api", "rag", "mqtt-consumer", "rabbitmq-consumer", "operator", "ferretdb"):
-        (deployment,) = default_render.component("Deployment", component)
-        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        (workload,) = [
+            o
+            for kind in ("Deployment", "StatefulSet")
+            for o in default_render.component(kind, component)
+        ]
+        annotations = workload["spec"]["template"]["metadata"]["annotations"]
         assert annotations["prometheus.io/scrape"] == "true", component
 
 
@@ -276,6 +280,21 @@ def test_redis_announces_the_address_the_operator_expects(render: Render) -> Non
         assert env["ANNOUNCE_HOST"] == f"{service}.{render.namespace}.svc"
 
 
+def test_an_mqtt_consumer_resumes_its_session_under_its_stable_pod_name(
+    default_render: Render,
+) -> None:
+    # Mosquitto queues a share of the group's messages for every unexpired session, connected
+    # or not: a replacement pod must reuse its predecessor's client id, never open a new one.
+    statefulset = default_render.named("StatefulSet", "tier0-mqtt-consumer")
+    assert statefulset["spec"]["serviceName"] in default_render.names("Service")
+    (container,) = statefulset["spec"]["template"]["spec"]["containers"]
+    args = container["args"]
+    assert args[args.index("--client-id") + 1] == "$(POD_NAME)"
+    (pod_name,) = [e for e in container["env"] if e["name"] == "POD_NAME"]
+    assert pod_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert not default_render.component("Deployment", "mqtt-consumer")
+
+
 def test_stores_are_statefulsets_with_claims_per_region(
     default_render: Render, other_render: Render
 ) -> None:
@@ -283,7 +302,8 @@ def test_stores_are_statefulsets_with_claims_per_region(
         "tier0-postgres-region1", "tier0-postgres-region2", "tier0-redis-region1",
         "tier0-redis-region2", "tier0-sentinel", "tier0-mosquitto", "tier0-rabbitmq",
     }  # fmt: skip
-    assert default_render.names("StatefulSet") == expected
+    # The MQTT consumer too: its pod name is its persistent session (see the next test).
+    assert default_render.names("StatefulSet") == expected | {"tier0-mqtt-consumer"}
     for statefulset in default_render.of_kind("StatefulSet"):
         for claim in statefulset["spec"].get("volumeClaimTemplates", []):
             assert "storageClassName" not in claim["spec"]  # the cluster's default class

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from node.kube import Kube, wait_for
+from node.kube import CHART, Kube, port_forward, wait_for
+from tier0.cluster import deploy
 from tier0.cluster.node import Cluster
 
 NODE_STARTUP_KEY = pytest.StashKey[float]()
@@ -16,10 +17,11 @@ NODE_STARTUP_KEY = pytest.StashKey[float]()
 
 @pytest.fixture(scope="session")
 def cluster(request: pytest.FixtureRequest) -> Iterator[Cluster]:
-    """The node: a running one is reused (and left running); otherwise started here, and at the
-    end taken down and checked to leave nothing behind."""
+    """The node: a running one is reused (its images refreshed; left running); otherwise started
+    here, and at the end taken down and checked to leave nothing behind."""
     node = Cluster()
     if node.is_up():
+        node.refresh_images()  # the checkout's code, not the one the node started with
         yield node
         return
     node.up()
@@ -50,3 +52,18 @@ def kube(cluster: Cluster, tmp_path: Path) -> Iterator[Kube]:
         yield created
     finally:
         created.run("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="session")
+def release(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kube:
+    """The chart installed as `make up` does it (``helm upgrade --install``, every pod Ready,
+    every Job complete): release ``tier0`` in namespace ``tier0``, shared by the session."""
+    deploy.install(cluster, CHART)
+    return Kube(cluster, deploy.NAMESPACE, tmp_path_factory.mktemp("release"))
+
+
+@pytest.fixture(scope="session")
+def api(release: Kube) -> Iterator[str]:
+    """The API Service port-forwarded to a free loopback port."""
+    with port_forward(release, "service/tier0-api", 8000) as url:
+        yield url

@@ -17,9 +17,10 @@ from controlplane.kube import wait_for
 from tier0.cluster.components import NodeBinaries
 from tier0.cluster.node import Cluster
 
-__all__ = ["Kube", "Manifest", "pod", "port_forward", "unique", "wait_for"]
+__all__ = ["CHART", "Kube", "Manifest", "pod", "port_forward", "unique", "wait_for"]
 
 Manifest = dict[str, Any]
+CHART = Path(__file__).resolve().parents[2] / "charts" / "tier0"
 
 
 @dataclass(frozen=True)

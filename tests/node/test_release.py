@@ -1,6 +1,6 @@
 """The chart installed on the node, end to end inside the cluster, through a port-forward.
 
-One release for the module (``tier0`` in namespace ``tier0``, as `make up` installs it); data
+One release for the session (``tier0`` in namespace ``tier0``, as `make up` installs it); data
 flows from the simulators running as pods through the brokers and consumers into PostgreSQL,
 and the tests read it back through the API exactly as a user would.
 """
@@ -10,35 +10,20 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from node.kube import Kube, port_forward, wait_for
+from node.kube import CHART, Kube, wait_for
 from tier0.cluster import deploy
 from tier0.cluster.node import Cluster
+from tier0_simulators.devices import CHUNK
 
-pytestmark = pytest.mark.node
-
-CHART = Path(__file__).resolve().parents[2] / "charts" / "tier0"
-
-
-@pytest.fixture(scope="module")
-def release(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Kube:
-    """`helm upgrade --install` as `make up` does it: every pod Ready, every Job complete."""
-    deploy.install(cluster, CHART)
-    return Kube(cluster, deploy.NAMESPACE, tmp_path_factory.mktemp("release"))
-
-
-@pytest.fixture(scope="module")
-def api(release: Kube) -> Iterator[str]:
-    """The API Service port-forwarded to a free loopback port."""
-    with port_forward(release, "service/tier0-api", 8000) as url:
-        yield url
+# The first test also waits for the install (an image rebuild after a code change included).
+pytestmark = [pytest.mark.node, pytest.mark.timeout(1200)]
 
 
 def _get(url: str) -> Any:
@@ -127,22 +112,32 @@ def test_helm_upgrade_with_a_changed_value_keeps_data_and_secrets(
 ) -> None:
     key_before = _secret(release, "api-key")
     rows_before = _telemetry_rows(release)
-    args = [*deploy.install_args(cluster, CHART), "--set", "deviceSimulator.replicaCount=2"]
+    # A value that adds no producer: the switchover test accounts for every simulator message.
+    args = [*deploy.install_args(cluster, CHART), "--set", "api.replicaCount=2"]
     proc = subprocess.run(args, capture_output=True, text=True, env=deploy.helm_env(cluster))
     assert proc.returncode == 0, proc.stderr
     assert _secret(release, "api-key") == key_before
     assert _telemetry_rows(release) >= rows_before
-    simulator = release.get("deployment", "tier0-device-simulator")
-    assert simulator["status"].get("readyReplicas") == 2
+    api = release.get("deployment", "tier0-api")
+    assert api["status"].get("readyReplicas") == 2
+
+
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+
+def _sql(release: Kube, pod: str, query: str, database: str = "tier0") -> str:
+    """One query as the superuser over the pod's local socket; unaligned, tuples only."""
+    argv = (PSQL, "-h", "/tmp", "-U", "postgres", "-d", database, "-tAc", query)
+    return release.exec(pod, *argv).stdout.strip()
+
+
+def _primary_pod(release: Kube) -> str:
+    region = release.get("tier0region", "tier0")["status"]["activeRegion"]
+    return f"tier0-postgres-{region}-0"
 
 
 def _telemetry_rows(release: Kube) -> int:
-    sql = "SELECT count(*) FROM device_telemetry"
-    psql = "/usr/lib/postgresql/15/bin/psql"
-    out = release.exec(
-        "tier0-postgres-region1-0", psql, "-h", "/tmp", "-U", "postgres", "-d", "tier0", "-tAc", sql
-    ).stdout
-    return int(out.strip())
+    return int(_sql(release, _primary_pod(release), "SELECT count(*) FROM device_telemetry"))
 
 
 def _switch_to(release: Kube, region: str) -> dict[str, Any]:
@@ -166,11 +161,7 @@ def _rw_addresses(release: Kube) -> list[str]:
 
 
 def _in_recovery(release: Kube, pod: str) -> bool:
-    psql = "/usr/lib/postgresql/15/bin/psql"
-    out = release.exec(
-        pod, psql, "-h", "/tmp", "-U", "postgres", "-tAc", "SELECT pg_is_in_recovery()"
-    ).stdout
-    return out.strip() == "t"
+    return _sql(release, pod, "SELECT pg_is_in_recovery()", database="postgres") == "t"
 
 
 def _write_through_rw(release: Kube, pod: str, marker: str) -> None:
@@ -186,10 +177,75 @@ def _write_through_rw(release: Kube, pod: str, marker: str) -> None:
     )  # fmt: skip
 
 
+def _telemetry_cycles(release: Kube, pod: str, start: float, end: float) -> list[list[int]]:
+    """[chunks, smallest chunk, largest chunk, rows] per simulator cycle stamped in [start, end].
+
+    The simulator stamps each chunk of readings with its own millisecond and starts a cycle
+    every few seconds, so a gap of over a second between two stamps separates cycles.
+    """
+    query = f"""
+        WITH chunks AS (
+            SELECT timestamp_utc AS t, count(*) AS n FROM device_telemetry
+            WHERE timestamp_utc BETWEEN to_timestamp({start}) AND to_timestamp({end})
+            GROUP BY 1),
+        marked AS (
+            SELECT t, n, coalesce((t - lag(t) OVER (ORDER BY t) > interval '1 second')::int, 0)
+                AS gap FROM chunks),
+        cycles AS (SELECT n, sum(gap) OVER (ORDER BY t) AS cycle FROM marked)
+        SELECT count(*), min(n), max(n), sum(n) FROM cycles GROUP BY cycle ORDER BY cycle"""
+    lines = _sql(release, pod, query).splitlines()
+    return [[int(field) for field in line.split("|")] for line in lines]
+
+
+def _simulator_cycle(release: Kube) -> tuple[int, float]:
+    """(devices per cycle, seconds between cycles) of the device simulator Deployment."""
+    (container,) = release.get("deployment", "tier0-device-simulator")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    args = container["args"]
+    per_cycle = int(args[args.index("--devices-per-cycle") + 1])
+    return per_cycle, float(args[args.index("--interval") + 1])
+
+
+def _assert_no_reading_lost(release: Kube, start: float, end: float) -> None:
+    """Every simulator cycle stamped in [start, end] reaches PostgreSQL whole: a lost message
+    is a short chunk, a lost chunk a short cycle (the window's two edge cycles may be cut)."""
+    per_cycle, interval = _simulator_cycle(release)
+    expected = [per_cycle // CHUNK, CHUNK, CHUNK, per_cycle]
+    pod = _primary_pod(release)
+
+    def whole() -> list[list[int]] | None:
+        cycles = _telemetry_cycles(release, pod, start, end + interval)
+        inner = cycles[1:-1]
+        if len(inner) >= (end - start) / interval - 1 and all(c == expected for c in inner):
+            return inner
+        time.sleep(2)  # redelivered messages of a cut connection may still be on their way
+        return None
+
+    try:
+        wait_for("every telemetry cycle around the switchover", whole, timeout=120)
+    except AssertionError:
+        cycles = _telemetry_cycles(release, pod, start, end + interval)
+        found = f"cycles [chunks, min, max, rows], expected {expected}: {cycles}"
+        raise AssertionError(found) from None
+
+
+def _sessions_keep_changing_after(release: Kube, moment: float) -> bool:
+    query = f"SELECT count(*) FROM user_sessions WHERE updated_at > to_timestamp({moment})"
+    return int(_sql(release, _primary_pod(release), query)) > 0
+
+
+def _dead_letters(release: Kube) -> int:
+    return int(_sql(release, _primary_pod(release), "SELECT count(*) FROM dead_letters"))
+
+
 def test_kubectl_patch_switches_the_primary_and_the_rw_service(release: Kube) -> None:
     run = uuid.uuid4().hex[:8]
     _write_through_rw(release, "tier0-postgres-region2-0", f"before-{run}")
+    letters_before = _dead_letters(release)
+    patched = time.time()
     status = _switch_to(release, "region2")
+    switched = time.time()
     last = status["lastFailover"]
     assert (last["from"], last["to"], last["reason"]) == ("region1", "region2", "planned")
     assert set(last["steps"]) >= {"fence", "catchUp", "promote", "routing", "validate"}
@@ -205,24 +261,20 @@ def test_kubectl_patch_switches_the_primary_and_the_rw_service(release: Kube) ->
     )
     # A client reaches the new primary through -rw, and the row written before is there.
     _write_through_rw(release, "tier0-postgres-region1-0", f"after-{run}")
-    psql = "/usr/lib/postgresql/15/bin/psql"
     query = (
         "SELECT string_agg(marker, ',' ORDER BY marker) FROM switchover_probe "
         f"WHERE marker LIKE '%-{run}'"
     )
-    rows = release.exec(
-        "tier0-postgres-region2-0",
-        psql,
-        "-h",
-        "/tmp",
-        "-U",
-        "postgres",
-        "-d",
-        "tier0",
-        "-tAc",
-        query,
-    ).stdout.strip()
-    assert rows == f"after-{run},before-{run}"
+    assert _sql(release, "tier0-postgres-region2-0", query) == f"after-{run},before-{run}"
+    # The consumers kept writing through -rw: every device reading from 15 s before the patch
+    # to 15 s after the switchover is stored, sessions are still updated, nothing refused.
+    _assert_no_reading_lost(release, patched - 15, switched + 15)
+    wait_for(
+        "user sessions updated after the switchover",
+        lambda: _sessions_keep_changing_after(release, switched),
+        timeout=60,
+    )
+    assert _dead_letters(release) == letters_before
     _switch_to(release, "region1")
     primary_ip = release.get("pod", "tier0-postgres-region1-0")["status"]["podIP"]
     assert _rw_addresses(release) == [primary_ip]

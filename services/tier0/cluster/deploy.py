@@ -9,6 +9,7 @@ ends when the pod behind it goes, as in a failover), so the printed URLs keep wo
 from __future__ import annotations
 
 import functools
+import json
 import os
 import socket
 import subprocess
@@ -75,7 +76,39 @@ def install_args(cluster: Cluster, chart: Path) -> list[str]:
     ]  # fmt: skip
 
 
+# A helm run killed part-way leaves its release in one of these; every later upgrade then
+# fails with "another operation (install/upgrade/rollback) is in progress".
+STUCK_STATES = {"pending-install", "pending-upgrade", "pending-rollback"}
+
+
+def release_status(cluster: Cluster) -> str | None:
+    """The release's helm status (``deployed``, ``failed``, ``pending-upgrade``...), or None."""
+    helm = str(gotools.HELM.path("helm"))
+    proc = subprocess.run(
+        [helm, "status", RELEASE, f"--namespace={NAMESPACE}", "-o", "json"],
+        capture_output=True, text=True, env=helm_env(cluster),
+    )  # fmt: skip
+    if proc.returncode != 0:
+        return None
+    status: str = json.loads(proc.stdout)["info"]["status"]
+    return status
+
+
+def _unstick(cluster: Cluster) -> None:
+    """Roll an interrupted upgrade back to the last good revision (uninstall an install)."""
+    status = release_status(cluster)
+    if status not in STUCK_STATES:
+        return
+    helm = str(gotools.HELM.path("helm"))
+    verb = ["uninstall", RELEASE] if status == "pending-install" else ["rollback", RELEASE]
+    subprocess.run(
+        [helm, *verb, f"--namespace={NAMESPACE}", "--wait", f"--timeout={INSTALL_TIMEOUT}"],
+        capture_output=True, text=True, env=helm_env(cluster), check=True,
+    )  # fmt: skip
+
+
 def install(cluster: Cluster, chart: Path) -> None:
+    _unstick(cluster)
     proc = subprocess.run(
         install_args(cluster, chart), capture_output=True, text=True, env=helm_env(cluster)
     )

@@ -118,6 +118,7 @@ class Cluster:
         """Start the node (after clearing what a killed earlier node left); idempotent."""
         if self.is_up():
             self.progress("node already running", 0.0)
+            self._step("images current", self.refresh_images)
             return self
         started = time.monotonic()
         bins = NodeBinaries.find()
@@ -181,6 +182,21 @@ class Cluster:
             lambda: images.import_images(archives, ctr=str(bins.ctr), address=socket),
         )
         self._remove_stale_images(bins, {images.archive_ref(a) for a in archives.values()})
+
+    def refresh_images(self) -> dict[str, str]:
+        """On a running node: build what changed since ``up`` (a code change), import it, and
+        record the new refs, so the next deploy runs the checkout's code."""
+        archives = images.ensure_images()
+        refs = {name: images.archive_ref(archive) for name, archive in archives.items()}
+        state = json.loads(self.paths.state_file.read_text())
+        if state["images"] != refs:
+            bins = NodeBinaries.find()
+            socket = self.paths.containerd_socket
+            images.import_images(archives, ctr=str(bins.ctr), address=socket)
+            self._remove_stale_images(bins, set(refs.values()))
+            state["images"] = refs
+            self.paths.state_file.write_text(json.dumps(state) + "\n")
+        return refs
 
     def _remove_stale_images(self, bins: NodeBinaries, current: set[str]) -> None:
         """Earlier builds of our images (every code change makes one): containerd's garbage

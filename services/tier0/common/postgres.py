@@ -33,6 +33,21 @@ CONNECT_ERRORS = (
     asyncpg.TargetServerAttributeNotMatched,
 )
 
+# Errors after which the same transaction may well succeed on a fresh connection: the server
+# went away or is read-only for a moment (a failover), or the connection was cut in the middle
+# of a statement and asyncpg refuses to use it again (InternalClientError "cannot switch to
+# state ...; another operation is in progress", seen when a primary is fenced mid-batch).
+TRANSIENT_ERRORS = (
+    *CONNECT_ERRORS,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    asyncpg.ReadOnlySQLTransactionError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+)
+# The rows, not the server, are at fault (class 22 data exception, class 23 integrity).
+DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+
 
 async def create_pool(
     dsn: str, *, min_size: int = 1, max_size: int = 10, wait_seconds: float = 30.0

@@ -29,7 +29,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from tier0.common import mqtt
 from tier0.common.http import Heartbeat
 from tier0.common.logging import get_logger
-from tier0.common.postgres import CONNECT_ERRORS
+from tier0.common.postgres import DATA_ERRORS, TRANSIENT_ERRORS
 from tier0.consumers.telemetry import (
     SHARED_SUBSCRIPTION,
     Accepted,
@@ -48,17 +48,6 @@ QOS = 1
 RETRY_BACKOFF_MAX_SECONDS = 5.0
 STOP_DRAIN_SECONDS = 10.0
 DEAD_LETTER_RAW_LIMIT = 64 * 1024
-# Errors after which the same batch may well succeed: the server went away or is read-only
-# for a moment (failover).
-TRANSIENT_DB_ERRORS = (
-    *CONNECT_ERRORS,
-    asyncpg.InterfaceError,
-    asyncpg.ReadOnlySQLTransactionError,
-    asyncpg.TooManyConnectionsError,
-)
-# The rows, not the server, are at fault (class 22 data exception, class 23 integrity).
-DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
-
 BAD_TOPIC = Rejected(RejectReason.BAD_TOPIC, "topic is not UTF-8")
 
 RECEIVED = Counter("tier0_mqtt_messages_received_total", "Telemetry messages delivered")
@@ -263,7 +252,7 @@ class MqttConsumer:
                     inserted = await write_batch(
                         conn, records=batch.records, dead_letters=batch.dead_letters
                     )
-            except TRANSIENT_DB_ERRORS as exc:
+            except TRANSIENT_ERRORS as exc:
                 if stop_deadline is not None and time.monotonic() + delay > stop_deadline:
                     log.error("giving up on a batch at shutdown; broker will redeliver it")
                     return False

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from tier0.common.http import Heartbeat
 from tier0.common.logging import get_logger
+from tier0.common.postgres import DATA_ERRORS, TRANSIENT_ERRORS
 from tier0.common.schemas.session_queue import QUEUE, declare_topology
 from tier0.common.schemas.sessions import UserEvent
 from tier0.db.dead_letters import DeadLetter, record_dead_letters
@@ -30,9 +31,9 @@ from tier0.sessions.store import upsert_sessions
 log = get_logger(__name__)
 
 SOURCE = "rabbitmq"
-# PostgreSQL error classes 22 (data exception) and 23 (integrity): the message, not the
-# database, is at fault, so retrying it would fail forever.
-DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+# Any other PostgreSQL error than DATA_ERRORS (where the message is at fault and a retry would
+# fail forever) requeues the batch, as do the transient client-side errors of a failover.
+REQUEUE_ERRORS = (asyncpg.PostgresError, *TRANSIENT_ERRORS)
 RETRY_BACKOFF_MAX = 5.0
 IDLE_BEAT_SECONDS = 5.0  # an idle consumer still reports itself alive this often
 
@@ -177,7 +178,7 @@ class SessionConsumer:
         except DATA_ERRORS as exc:
             await self._isolate(messages, exc)
             return
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except REQUEUE_ERRORS as exc:
             await self._requeue(messages, exc)
             return
         self._failures = 0
@@ -207,7 +208,7 @@ class SessionConsumer:
         reason = f"refused by PostgreSQL: {exc.__class__.__name__}: {exc}"
         try:
             await self._commit([], [Rejected(messages[0], reason)])
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as again:
+        except REQUEUE_ERRORS as again:
             await self._requeue(messages, again)
             return
         await self._settle(messages[0], "dead_lettered")
