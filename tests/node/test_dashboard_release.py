@@ -8,7 +8,6 @@ The release is left as the other node tests expect it: region1 active and Ready.
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 from playwright.sync_api import Browser, Page, expect
 
 from browser.dashboard_page import (
@@ -27,8 +25,8 @@ from browser.dashboard_page import (
     open_page,
     open_tab,
 )
-from node.kube import CHART, Kube, port_forward, wait_for
-from node.region import PRIMARY, settled_on, switch_region
+from node.kube import Kube, port_forward, wait_for
+from node.release import PRIMARY, helm_test_question, operate_key, settled_on, switch_region
 from tier0.cluster import deploy
 from tier0.common.fleet import DEVICE_TYPES, SITES
 
@@ -71,11 +69,6 @@ def primary_in_region1(release: Kube) -> Iterator[None]:
     switch_region(release, PRIMARY)
     yield
     switch_region(release, PRIMARY)
-
-
-def operate_key(release: Kube) -> str:
-    secret = release.get("secret", f"{deploy.RELEASE}-credentials")
-    return base64.b64decode(secret["data"]["operate-api-key"]).decode()
 
 
 def test_telemetry_shows_the_simulated_fleet(page: Page, dashboard: str) -> None:
@@ -126,10 +119,9 @@ def test_camera_shows_the_image_processor_results(page: Page, dashboard: str) ->
 
 
 def test_ai_query_answers_with_clickable_citations(page: Page, dashboard: str) -> None:
-    question = _chart_question()
     open_tab(page, dashboard, "query")
 
-    page.fill("#question", question)
+    page.fill("#question", helm_test_question())
     page.get_by_role("button", name="Ask").click()
 
     expect(page.locator("[data-answer]")).to_be_visible(timeout=120_000)
@@ -141,13 +133,6 @@ def test_ai_query_answers_with_clickable_citations(page: Page, dashboard: str) -
     marker.click()
     expect(page.locator(f"#cite-{target}")).to_have_class(re.compile("focus"))
     keep_screenshot(page, "query")
-
-
-def _chart_question() -> str:
-    """The question the chart's helm test asks (values.yaml ``tests.question``)."""
-    values = yaml.safe_load((CHART / "values.yaml").read_text())
-    question: str = values["tests"]["question"]
-    return question
 
 
 def switch_on_page(page: Page, dashboard: str, region: str) -> None:

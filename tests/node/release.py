@@ -1,14 +1,26 @@
-"""The release's Tier0Region as the node tests read and move it: with kubectl, as docs/deploy.md
-shows an operator doing it."""
+"""The release as the node tests drive it: its Tier0Region, read and moved with kubectl as
+docs/deploy.md shows an operator doing it, its operate key, and the question of its helm test."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
-from node.kube import Kube, wait_for
+import yaml
 
-__all__ = ["PRIMARY", "REGION", "region_status", "settled_on", "switch_region"]
+from node.kube import CHART, Kube, wait_for
+from tier0.cluster import deploy
+
+__all__ = [
+    "PRIMARY",
+    "REGION",
+    "helm_test_question",
+    "operate_key",
+    "region_status",
+    "settled_on",
+    "switch_region",
+]
 
 REGION = "tier0"  # the release's Tier0Region
 PRIMARY = "region1"  # where every node test expects the primary when it starts
@@ -38,3 +50,15 @@ def switch_region(release: Kube, region: str) -> None:
         lambda: settled_on(release, region),
         timeout=SWITCHOVER_TIMEOUT,
     )
+
+
+def operate_key(release: Kube) -> str:
+    """The generated key of the operate scope (POST /api/failover, the dashboard's switch)."""
+    secret = release.get("secret", f"{deploy.RELEASE}-credentials")
+    return base64.b64decode(secret["data"]["operate-api-key"]).decode()
+
+
+def helm_test_question() -> str:
+    """The question the chart's helm test asks (values.yaml ``tests.question``)."""
+    question: str = yaml.safe_load((CHART / "values.yaml").read_text())["tests"]["question"]
+    return question
