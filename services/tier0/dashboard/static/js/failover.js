@@ -52,11 +52,7 @@ function renderLast(last) {
 }
 
 function renderButtons(s) {
-  const buttons = s.regions.filter(r => r !== s.desired_region).map(region => h('button', {
-    type: 'button', class: 'primary', 'data-region': region, disabled: Boolean(s.failover || following),
-    onclick: () => switchTo(region),
-  }, `Switch to ${region}`));
-  document.getElementById('failover-buttons').replaceChildren(...buttons);
+  // Settle the switchover we follow first, so the buttons are enabled as soon as it is done.
   if (following) {
     const done = s.epoch >= following.epoch && s.phase === 'Ready' && s.active_region === following.to;
     if (done) {
@@ -68,6 +64,11 @@ function renderButtons(s) {
       progress.textContent = `Switching to ${following.to} (epoch ${following.epoch})${step}…`;
     }
   }
+  const buttons = s.regions.filter(r => r !== s.desired_region).map(region => h('button', {
+    type: 'button', class: 'primary', 'data-region': region, disabled: Boolean(s.failover || following),
+    onclick: () => switchTo(region),
+  }, `Switch to ${region}`));
+  document.getElementById('failover-buttons').replaceChildren(...buttons);
 }
 
 async function switchTo(region) {
