@@ -85,11 +85,11 @@ stack: setup
 
 # Every benchmarks/<name> package, each printing its figures and ratios against a baseline
 # measured in the same run. BENCH=<name> runs one; BENCH_ARGS are passed through.
-BENCH ?= $(notdir $(patsubst %/,%,$(dir $(wildcard benchmarks/*/__main__.py))))
+BENCH ?= $(subst _,-,$(notdir $(patsubst %/,%,$(dir $(wildcard benchmarks/*/__main__.py)))))
 bench: setup
 	@for name in $(BENCH); do \
 	  echo "==> benchmark $$name"; \
-	  $(BIN)/python -m benchmarks.$$name $(BENCH_ARGS) || exit 1; \
+	  $(BIN)/python -m benchmarks.$${name//-/_} $(BENCH_ARGS) || exit 1; \
 	done
 
 clean:

@@ -1,0 +1,126 @@
+"""Failover of the chart's PostgreSQL pods on the node, each under steady write load.
+
+Every scenario commits through the ``-rw`` Service while it runs, reads every acknowledged
+commit back afterwards (none may be lost), and polls every PostgreSQL pod ten times a second
+throughout (never two accepting writes). The old primary must rejoin as a replica on its own
+within 60 s of writes resuming (CloudNativePG's e2e bound). Outage figures are printed here;
+their goals are checked by ``make bench BENCH=failover-k8s``. The module leaves region1 primary.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from node.kube import Kube
+from tier0.cluster.failover_load import (
+    Kubectl,
+    Outcome,
+    patch_active,
+    postgres_pod,
+    region_status,
+    run_scenario,
+    wait_settled,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.node, pytest.mark.timeout(900)]
+
+REJOIN_SECONDS = 60  # CloudNativePG's e2e bound for a former primary to follow again
+FINISH_SECONDS = 180  # a plan to complete on a loaded 2-core machine; only a defect reaches it
+
+
+@pytest.fixture
+def kubectl(release: Kube) -> Iterator[Kubectl]:
+    """kubectl in the release's namespace; region1 is made primary again after the test."""
+
+    def run(*args: str) -> str:
+        return release.run(*args).stdout
+
+    wait_settled(run, None, timeout=FINISH_SECONDS)
+    yield run
+    if wait_settled(run, None, timeout=FINISH_SECONDS) != "region1":
+        patch_active(run, "region1")
+        wait_settled(run, "region1", timeout=FINISH_SECONDS)
+
+
+def _in_recovery(kubectl: Kubectl, region: str) -> bool:
+    psql = ("/usr/lib/postgresql/15/bin/psql", "-h", "/tmp", "-U", "postgres", "-tAc")
+    out = kubectl("exec", postgres_pod(region), "--", *psql, "SELECT pg_is_in_recovery()")
+    return out.strip() == "t"
+
+
+def _under_load(
+    kubectl: Kubectl, act: Callable[[str, str], None], *, moves: bool = True
+) -> Outcome:
+    outcome = run_scenario(kubectl, act, moves=moves, timeout=FINISH_SECONDS)
+    load = outcome.load
+    assert outcome.lost == 0, f"acknowledged commits lost of {load.acked()}"
+    assert not outcome.overlaps, f"two pods accepted writes at once: {outcome.overlaps[:5]}"
+    assert postgres_pod(outcome.active) in load.watch.writable_since(0)
+    # The watch ran throughout: no pause between two polls longer than a timed-out answer allows.
+    times = [r.at for r in load.watch.rounds]
+    assert len(times) >= 5, times
+    assert max(b - a for a, b in itertools.pairwise(times)) < 3, times
+    assert outcome.rejoin <= REJOIN_SECONDS, f"settled {outcome.rejoin:.1f} s after writes resumed"
+    print(f"{outcome.old} -> {outcome.active}: outage {outcome.outage:.2f} s, "
+          f"settled {outcome.rejoin:.1f} s after writes resumed")  # fmt: skip
+    return outcome
+
+
+def _rejoins(kubectl: Kubectl, old: str, new: str) -> None:
+    """The old primary follows the new one (already Replicating per the status; its own view)."""
+    wait_until(f"{old} in recovery", lambda: _in_recovery(kubectl, old), timeout=REJOIN_SECONDS)
+    assert not _in_recovery(kubectl, new)
+
+
+def test_planned_switchover_under_write_load(kubectl: Kubectl) -> None:
+    outcome = _under_load(kubectl, lambda _old, new: patch_active(kubectl, new))
+    _rejoins(kubectl, outcome.old, outcome.active)
+    last = region_status(kubectl)["lastFailover"]
+    assert (last["from"], last["to"], last["reason"]) == (outcome.old, outcome.active, "planned")
+
+
+def test_kill_9_of_the_postmaster_in_the_primary_pod(kubectl: Kubectl) -> None:
+    def kill(old: str, _new: str) -> None:
+        script = 'kill -9 "$(head -1 "$PGDATA/postmaster.pid")"'
+        kubectl("exec", postgres_pod(old), "--", "sh", "-c", script)
+
+    # The manager restarts PostgreSQL in place or the operator fails over: one primary either way.
+    outcome = _under_load(kubectl, kill, moves=False)
+    if outcome.active != outcome.old:
+        _rejoins(kubectl, outcome.old, outcome.active)
+
+
+def test_force_deleting_the_primary_pod(kubectl: Kubectl) -> None:
+    def delete(old: str, _new: str) -> None:
+        kubectl("delete", "pod", postgres_pod(old), "--force", "--grace-period=0")
+
+    # The StatefulSet recreates the pod at once; its manager restarts PostgreSQL as primary only
+    # while the primary Lease is still its own, otherwise the operator has failed over and the
+    # new pod rewinds and follows. Either way: one primary, nothing lost.
+    outcome = _under_load(kubectl, delete, moves=False)
+    if outcome.active != outcome.old:
+        _rejoins(kubectl, outcome.old, outcome.active)
+        last = region_status(kubectl)["lastFailover"]
+        assert (last["from"], last["to"]) == (outcome.old, outcome.active)
+        assert last["reason"] != "planned"
+
+
+def test_the_operator_killed_mid_switchover(kubectl: Kubectl) -> None:
+    def switch_and_kill(_old: str, new: str) -> None:
+        listed = kubectl("get", "pods", "-l", "app.kubernetes.io/component=operator", "-o", "json")
+        names = [p["metadata"]["name"] for p in json.loads(listed)["items"]]
+        patch_active(kubectl, new)
+        wait_until(
+            "the switchover past its fence step",
+            lambda: "fence" in ((region_status(kubectl).get("failover") or {}).get("steps") or {}),
+            timeout=60,
+        )
+        kubectl("delete", "pod", *names, "--force", "--grace-period=0")
+
+    outcome = _under_load(kubectl, switch_and_kill)
+    _rejoins(kubectl, outcome.old, outcome.active)
