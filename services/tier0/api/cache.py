@@ -25,6 +25,10 @@ DEFAULT_TTL_SECONDS = 60
 CACHE_LOOKUPS = Counter(
     "tier0_api_cache_lookups_total", "Device-list cache lookups by result", ["result"]
 )
+# Every result exported from the start: a bypass happens only while Redis is away, and a panel
+# of bypasses should read 0 until then, not "no data".
+for _result in ("hit", "miss", "bypass"):
+    CACHE_LOOKUPS.labels(result=_result)
 
 
 def devices_key(

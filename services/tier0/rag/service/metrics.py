@@ -30,6 +30,9 @@ class ServiceMetrics:
             ["result"],
             registry=self.registry,
         )
+        # Both results exported from the start, so a hit ratio reads 0 before the first hit.
+        for result in ("hit", "miss"):
+            self.cache.labels(result)
         self.rejected = Counter(
             "tier0_rag_rejected_total",
             "Requests refused with a 4xx problem, by status.",
