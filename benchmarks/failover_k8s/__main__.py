@@ -8,8 +8,10 @@ leaves both running with region1 primary. Scenarios: planned switchover (``kubec
 ``kill -9`` of the primary's postmaster, force deletion of the primary pod, the operator pod
 killed mid-switchover. The floor, in the same run and with the same commit settings
 (synchronous replication, as the release runs): the operator scaled to zero, then by hand the
-same three acts a switchover cannot skip — fence the primary through its instance manager, hand
-over the primary Lease, ``pg_promote`` the replica — and move the role labels -rw selects on.
+acts a switchover cannot skip — fence the primary through its instance manager, wait for the
+replica to replay its shutdown checkpoint, hand over the primary Lease, ``pg_promote`` the
+replica (synchronous commit off until the old primary follows, as the operator does) — and move
+the role labels -rw selects on.
 
 Outage: from the trigger to the first commit after it (a run that never commits again has an
 infinite outage). Goals (issue 12): planned < 0.5 s and <= 2x floor; unplanned <=
@@ -50,6 +52,7 @@ from tier0.cluster.failover_load import (
     wait_until,
 )
 from tier0.cluster.node import Cluster
+from tier0_operator.engine import pg
 from tier0_operator.engine.agent import HttpNodeAgent
 from tier0_operator.leases import Leases, primary_lease_name
 
@@ -133,14 +136,18 @@ def measure_floor(cluster: Cluster, kubectl: Kubectl) -> Result:
 
     async def switch() -> None:
         agent = HttpNodeAgent(urls, token)
-        await agent.stop(old)
+        fenced = await agent.stop(old)  # fast shutdown; its shutdown checkpoint's position
+        conn = await asyncpg.connect(host=new_ip, user="postgres", password=superuser,
+                                     database="postgres")  # fmt: skip
+        checkpoint = pg.parse_lsn(str(fenced["checkpointLsn"]))
+        while await pg.in_recovery(conn) and await pg.replay_position(conn) <= checkpoint:
+            await asyncio.sleep(0.005)  # nothing acknowledged may be left behind
         leases = Leases(api, deploy.NAMESPACE)
         lease = primary_lease_name("tier0")
         state = await leases.read(lease)
         await leases.acquire(lease, new, duration, take_over=state.version if state else None)
-        conn = await asyncpg.connect(host=new_ip, user="postgres", password=superuser,
-                                     database="postgres")  # fmt: skip
-        await conn.execute("SELECT pg_promote(wait => true)")
+        await pg.promote(conn)
+        await pg.set_synchronous(conn, "")  # as the operator does until the old one follows
         await conn.close()
 
     with Load(kubectl) as load:
@@ -150,7 +157,7 @@ def measure_floor(cluster: Cluster, kubectl: Kubectl) -> Result:
         kubectl("label", "pod", postgres_pod(new), "tier0.io/role=primary", "--overwrite")
         load.call(load.writer.wait_acked(20))
         outage = load.outage_after(trigger)
-    result = Result("floor: fence + Lease + pg_promote + labels", "", outage, load.acked(),
+    result = Result("floor: fence, catch-up, Lease, pg_promote, labels", "", outage, load.acked(),
                     load.lost(), len(load.watch.overlaps()), math.nan, None)  # fmt: skip
     # Hand the region back to the operator: the spec and status name the new primary, and the
     # fenced pod restarts, finds it is not the active region and rewinds to follow.

@@ -81,6 +81,7 @@ class Postgres:
         if self.running():
             return
         self._prepare_dirs()
+        self._remove_stale_lock()
         argv = [str(bindir() / "postgres"), "-D", str(self.datadir)]
         for key, value in self.config.server_settings().items():
             argv += ["-c", f"{key}={value}"]
@@ -93,6 +94,24 @@ class Postgres:
         finally:
             logfile.close()
         await self._wait_ready()
+
+    def _remove_stale_lock(self) -> None:
+        """A postmaster.pid left by a server that died with its container. PostgreSQL keeps
+        refusing to start while the PID written there is alive, and in a new container that
+        PID is often one of our own threads (PIDs restart at 1), so the server never starts.
+        It is stale unless that process is a postgres server of ours."""
+        lock = self.datadir / "postmaster.pid"
+        try:
+            pid = int(lock.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        try:
+            command = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            command = ""
+        if command != "postgres":
+            lock.unlink(missing_ok=True)
+            log.info("removed a stale postmaster.pid", pid=pid, process=command or None)
 
     async def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS

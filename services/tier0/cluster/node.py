@@ -192,8 +192,9 @@ class Cluster:
         if state["images"] != refs:
             bins = NodeBinaries.find()
             socket = self.paths.containerd_socket
+            # Earlier builds stay until the next `up`: running pods (and a rollback) may still
+            # use them, and a pod whose image is gone never starts again (ErrImageNeverPull).
             images.import_images(archives, ctr=str(bins.ctr), address=socket)
-            self._remove_stale_images(bins, set(refs.values()))
             state["images"] = refs
             self.paths.state_file.write_text(json.dumps(state) + "\n")
         return refs
