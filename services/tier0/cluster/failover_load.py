@@ -214,6 +214,7 @@ class Load:
 # -- the release's Tier0Region and PostgreSQL pods -------------------------------------------
 
 REGIONS = ("region1", "region2")
+FAILBACK = "tier0.io/failback"
 
 
 def postgres_pod(region: str) -> str:
@@ -249,8 +250,12 @@ def region_status(kubectl: Kubectl, *, spec: bool = False) -> dict[str, Any]:
 
 
 def patch_active(kubectl: Kubectl, region: str) -> None:
-    """What a user does to switch over: patch spec.activeRegion."""
-    patch = json.dumps({"spec": {"activeRegion": region}})
+    """What a user does to switch over: patch spec.activeRegion; annotated tier0.io/failback
+    when it names the region an automatic failover left (the operator ignores that otherwise)."""
+    body: dict[str, Any] = {"spec": {"activeRegion": region}}
+    if region_status(kubectl).get("failedOverFrom") == region:
+        body["metadata"] = {"annotations": {FAILBACK: "true"}}
+    patch = json.dumps(body)
     kubectl("patch", "tier0region", "tier0", "--type=merge", "-p", patch)
 
 

@@ -49,6 +49,12 @@ TRANSIENT_ERRORS = (
 DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
 
+# A connection attempt gives up after this (asyncpg's default is 60 s): a Service whose endpoint
+# is a pod that just vanished drops the SYN, and a consumer would stall for a minute, failing its
+# liveness probe, while the new primary is already up. A timeout is an OSError: transient.
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+
 async def create_pool(
     dsn: str, *, min_size: int = 1, max_size: int = 10, wait_seconds: float = 30.0
 ) -> asyncpg.Pool:
@@ -61,7 +67,7 @@ async def create_pool(
     ):
         with attempt:
             pool: asyncpg.Pool = await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size
+                dsn, min_size=min_size, max_size=max_size, timeout=CONNECT_TIMEOUT_SECONDS
             )
             return pool
     raise AssertionError("unreachable: tenacity re-raises the last error")
