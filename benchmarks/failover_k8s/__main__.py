@@ -39,6 +39,7 @@ from rich.table import Table
 
 from tier0.cluster import deploy
 from tier0.cluster.failover_load import (
+    REGIONS,
     Kubectl,
     Load,
     credential,
@@ -53,10 +54,10 @@ from tier0.cluster.failover_load import (
 )
 from tier0.cluster.node import Cluster
 from tier0_operator.engine import pg
-from tier0_operator.engine.agent import HttpNodeAgent
+from tier0_operator.engine.agent import AgentError, HttpNodeAgent, SourceServer
 from tier0_operator.leases import Leases, primary_lease_name
 
-console = Console(highlight=False)
+console = Console(highlight=False, width=150)
 CHART = Path(__file__).resolve().parents[2] / "charts" / "tier0"
 PLANNED_GOAL_SECONDS = 0.5
 REJOIN_GOAL_SECONDS = 60.0
@@ -120,56 +121,91 @@ def operator_killed(kubectl: Kubectl) -> Callable[[str, str], None]:
     return act
 
 
+class HandSwitch:
+    """A switchover with no operator (scaled to zero): the floor's acts, and the rejoin after."""
+
+    def __init__(self, cluster: Cluster, kubectl: Kubectl) -> None:
+        self.kubectl = kubectl
+        self.token = credential(kubectl, "instance-token")
+        self.superuser = credential(kubectl, "superuser-password")
+        self.ips = {r: pod_ip(kubectl, postgres_pod(r)) for r in REGIONS}
+        self.agent = HttpNodeAgent({r: f"http://{ip}:8008" for r, ip in self.ips.items()},
+                                   self.token)  # fmt: skip
+        api = kube_config.new_client_from_config(config_file=str(cluster.kubeconfig))  # type: ignore[no-untyped-call]
+        self.leases = Leases(api, deploy.NAMESPACE)
+        spec = region_status(kubectl, spec=True)
+        self.lease_seconds = float(spec["failover"]["unhealthyAfterSeconds"])
+
+    async def _connect(self, region: str) -> asyncpg.Connection:
+        return await asyncpg.connect(host=self.ips[region], user="postgres",
+                                     password=self.superuser, database="postgres")  # fmt: skip
+
+    async def switch(self, old: str, new: str) -> None:
+        """Fence ``old`` (fast shutdown), wait for ``new`` to replay its shutdown checkpoint
+        (nothing acknowledged left behind), hand over the Lease, promote ``new`` with
+        synchronous commit off until ``old`` follows (as the operator does)."""
+        fenced = await self.agent.stop(old)
+        conn = await self._connect(new)
+        checkpoint = pg.parse_lsn(str(fenced["checkpointLsn"]))
+        while await pg.in_recovery(conn) and await pg.replay_position(conn) <= checkpoint:
+            await asyncio.sleep(0.005)
+        lease = primary_lease_name("tier0")
+        state = await self.leases.read(lease)
+        await self.leases.acquire(
+            lease, new, self.lease_seconds, take_over=state.version if state else None
+        )
+        await pg.promote(conn)
+        await pg.set_synchronous(conn, "")
+        await conn.close()
+
+    def route(self, old: str, new: str) -> None:
+        self.kubectl("label", "pod", postgres_pod(old), "tier0.io/role=replica", "--overwrite")
+        self.kubectl("label", "pod", postgres_pod(new), "tier0.io/role=primary", "--overwrite")
+
+    async def rejoin(self, old: str, new: str) -> None:
+        """``old`` follows ``new``: a slot, pg_rewind (else a clone), follow, start."""
+        conn = await self._connect(new)
+        await pg.ensure_slot(conn, old)
+        await conn.execute("CHECKPOINT")
+        source = SourceServer(self.ips[new], 5432)
+        try:
+            await self.agent.rewind(old, source)
+        except AgentError:
+            await self.agent.clone(old, source)
+        await self.agent.follow(old, source, slot=old)
+        await self.agent.start(old)
+        while old not in await pg.streaming_standbys(conn):
+            await asyncio.sleep(0.2)
+        await conn.close()
+
+
 def measure_floor(cluster: Cluster, kubectl: Kubectl) -> Result:
-    """Fence + Lease + pg_promote + role labels by hand, the operator scaled to zero."""
+    """The hand-made switchover there and back under load, the operator scaled to zero; the
+    region ends as it began, so the operator finds its status true when it comes back."""
     old = wait_settled(kubectl, None)
     new = other_region(old)
     kubectl("scale", "deployment", "tier0-operator", "--replicas=0")
     kubectl("wait", "--for=delete", "pod", "-l", "app.kubernetes.io/component=operator",
             "--timeout=120s")  # fmt: skip
-    token = credential(kubectl, "instance-token")
-    superuser = credential(kubectl, "superuser-password")
-    urls = {r: f"http://{pod_ip(kubectl, postgres_pod(r))}:8008" for r in (old, new)}
-    new_ip = pod_ip(kubectl, postgres_pod(new))
-    api = kube_config.new_client_from_config(config_file=str(cluster.kubeconfig))  # type: ignore[no-untyped-call]
-    duration = float(region_status(kubectl, spec=True)["failover"]["unhealthyAfterSeconds"])
-
-    async def switch() -> None:
-        agent = HttpNodeAgent(urls, token)
-        fenced = await agent.stop(old)  # fast shutdown; its shutdown checkpoint's position
-        conn = await asyncpg.connect(host=new_ip, user="postgres", password=superuser,
-                                     database="postgres")  # fmt: skip
-        checkpoint = pg.parse_lsn(str(fenced["checkpointLsn"]))
-        while await pg.in_recovery(conn) and await pg.replay_position(conn) <= checkpoint:
-            await asyncio.sleep(0.005)  # nothing acknowledged may be left behind
-        leases = Leases(api, deploy.NAMESPACE)
-        lease = primary_lease_name("tier0")
-        state = await leases.read(lease)
-        await leases.acquire(lease, new, duration, take_over=state.version if state else None)
-        await pg.promote(conn)
-        await pg.set_synchronous(conn, "")  # as the operator does until the old one follows
-        await conn.close()
-
-    with Load(kubectl) as load:
-        trigger = time.monotonic()
-        asyncio.run(switch())
-        kubectl("label", "pod", postgres_pod(old), "tier0.io/role=replica", "--overwrite")
-        kubectl("label", "pod", postgres_pod(new), "tier0.io/role=primary", "--overwrite")
-        load.call(load.writer.wait_acked(20))
-        outage = load.outage_after(trigger)
-    result = Result("floor: fence, catch-up, Lease, pg_promote, labels", "", outage, load.acked(),
-                    load.lost(), len(load.watch.overlaps()), math.nan, None)  # fmt: skip
-    # Hand the region back to the operator: the spec and status name the new primary, and the
-    # fenced pod restarts, finds it is not the active region and rewinds to follow.
-    patch = json.dumps({"status": {"activeRegion": new}})
-    kubectl("patch", "tier0region", "tier0", "--subresource=status", "--type=merge", "-p", patch)
-    patch_active(kubectl, new)
-    kubectl("delete", "pod", postgres_pod(old), "--wait=false")
-    kubectl("scale", "deployment", "tier0-operator", "--replicas=1")
-    started = time.monotonic()
-    wait_settled(kubectl, new, timeout=300)
-    result.rejoin = time.monotonic() - started
-    return result
+    hand = HandSwitch(cluster, kubectl)
+    samples = []
+    try:
+        for source, target in ((old, new), (new, old)):
+            with Load(kubectl) as load:
+                trigger = time.monotonic()
+                asyncio.run(hand.switch(source, target))
+                hand.route(source, target)
+                load.call(load.writer.wait_acked(20))
+                samples.append((load.outage_after(trigger), load))
+            asyncio.run(hand.rejoin(source, target))
+    finally:
+        kubectl("scale", "deployment", "tier0-operator", "--replicas=1")
+    wait_settled(kubectl, old, timeout=300)
+    outage, load = min(samples, key=lambda sample: sample[0])
+    lost = sum(sample.lost() for _, sample in samples)
+    overlaps = sum(len(sample.watch.overlaps()) for _, sample in samples)
+    return Result("floor: fence, catch-up, Lease, pg_promote, labels", "", outage, load.acked(),
+                  lost, overlaps, math.nan, None)  # fmt: skip
 
 
 def _goal(r: Result, floor: Result, unhealthy_after: float) -> tuple[str, bool]:
