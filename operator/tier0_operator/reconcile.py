@@ -187,10 +187,12 @@ async def watch_primary(
 ) -> None:
     """Probe the primary; after unhealthyAfterSeconds of failures, fail over (if automatic)."""
     lsn, _ = await asyncio.gather(probe_primary(ctx, active), _observe_lease(memory))
+    # Exported at 0 from the first probe on, so a failure rate reads 0 rather than no data.
+    failures = metrics.PROBE_FAILURES.labels(ref.name)
     if lsn is not None:
         memory.unhealthy_since, memory.last_primary_lsn = None, lsn
         return
-    metrics.PROBE_FAILURES.labels(ref.name).inc()
+    failures.inc()
     now = time.monotonic()
     memory.unhealthy_since = memory.unhealthy_since or now
     if now - memory.unhealthy_since < ctx.spec.failover.unhealthy_after_seconds:

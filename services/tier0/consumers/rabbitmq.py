@@ -42,6 +42,9 @@ MESSAGES = Counter(
     "User-activity messages by outcome (committed, dead_lettered, requeued, ack_lost)",
     ["outcome"],
 )
+# Every outcome exported from the start: a panel of lost acks reads 0 until one happens.
+for _outcome in ("committed", "dead_lettered", "requeued", "ack_lost"):
+    MESSAGES.labels(outcome=_outcome)
 SESSIONS_CHANGED = Counter(
     "tier0_rabbitmq_sessions_changed_total", "user_sessions rows inserted or moved forward"
 )
