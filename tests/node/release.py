@@ -33,9 +33,13 @@ def region_status(release: Kube) -> dict[str, Any]:
 
 
 def settled_on(release: Kube, region: str) -> bool:
-    """``region`` is the active region and the resource is Ready (no switchover under way)."""
+    """``region`` is the active region, the resource is Ready (no switchover under way) and the
+    other region streams from it (a switchover's precheck waits for that)."""
     status = region_status(release)
-    return status.get("activeRegion") == region and status.get("phase") == "Ready"
+    replicating = any(
+        c["type"] == "Replicating" and c["status"] == "True" for c in status.get("conditions", [])
+    )
+    return status.get("activeRegion") == region and status.get("phase") == "Ready" and replicating
 
 
 def switch_region(release: Kube, region: str) -> None:

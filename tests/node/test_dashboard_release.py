@@ -148,9 +148,14 @@ def switch_on_page(page: Page, dashboard: str, region: str) -> None:
     expect(page.locator("[data-card='Phase'] .value")).to_have_text("Ready")
     last = through(dashboard, "api/failover")["last_failover"]
     assert last["to_region"] == region
+
     # The operator's per-step timings: one bar each, and the RTO beside them (the page shows
-    # two decimals, and may be one refresh behind a step the operator records last).
-    expect(page.locator("#failover-steps rect")).to_have_count(len(last["steps"]))
+    # two decimals, and may be a refresh behind a step the operator records last, as rejoin).
+    def steps_shown() -> bool:
+        latest = through(dashboard, "api/failover")["last_failover"]["steps"]
+        return page.locator("#failover-steps rect").count() == len(latest)
+
+    wait_for("the page's step bars to be the operator's", steps_shown, PAGE_TIMEOUT_MS / 1000)
 
     def rto_shown() -> bool:
         shown = float(page.locator("[data-rto]").inner_text().removesuffix(" s"))
