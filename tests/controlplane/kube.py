@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,20 +13,16 @@ from typing import TypeVar
 
 from kubernetes import client
 
+from tier0.cluster.health import wait_until
 from tier0.stack.controlplane import ControlPlane
 
 T = TypeVar("T")
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0) -> T:
-    """Poll ``probe`` until it returns something truthy; controllers act asynchronously."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    """Poll ``probe`` until it returns something truthy; controllers act asynchronously.
+    A timeout is an AssertionError: the test failed (tests catch it to say what they saw)."""
+    return wait_until(what, probe, timeout, every=0.2, error=AssertionError)
 
 
 def api_client(plane: ControlPlane, *, token: str | None = None) -> client.ApiClient:

@@ -20,6 +20,7 @@ from operator_stores import GROUP, NAME, PLURAL, VERSION, LocalStores
 from prometheus_client.parser import text_string_to_metric_families
 
 from controlplane.kube import Namespace
+from tier0.cluster.health import wait_until
 from tier0.stack.base import free_port
 
 CRD_FILE = Path(__file__).resolve().parents[2] / "crds" / "tier0region.yaml"
@@ -29,13 +30,9 @@ T = TypeVar("T")
 LEADER_LEASE_SECONDS = 4
 
 
-def until(what: str, check: Callable[[], T], timeout: float = 10.0) -> T:
+def until(what: str, check: Callable[[], T | None], timeout: float = 10.0) -> T:
     """Poll ``check`` until it returns something truthy; that value."""
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-    return found
+    return wait_until(what, check, timeout, every=0.1, error=AssertionError)
 
 
 @dataclass

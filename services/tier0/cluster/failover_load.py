@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from tier0.cluster.health import wait_until as wait_until  # the failover tests poll with it
 from tier0.common.postgres import TRANSIENT_ERRORS
 from tier0.stack.writer import Writer
 
@@ -257,17 +258,6 @@ def patch_active(kubectl: Kubectl, region: str) -> None:
         body["metadata"] = {"annotations": {FAILBACK: "true"}}
     patch = json.dumps(body)
     kubectl("patch", "tier0region", "tier0", "--type=merge", "-p", patch)
-
-
-def wait_until(what: str, probe: Callable[[], T | None], timeout: float) -> T:
-    """Poll ``probe`` (twice a second) until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = probe()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise TimeoutError(f"not {what} after {timeout:.0f} s")
 
 
 def settled(kubectl: Kubectl, region: str | None) -> str | None:

@@ -1,15 +1,40 @@
-"""Small host probes for the node: health endpoints, mounts and cgroups left behind."""
+"""Small host probes for the node: health endpoints, mounts and cgroups left behind, and the
+poll that waits for a probe to hold (the failover load and the cluster tests use it too)."""
 
 from __future__ import annotations
 
 import contextlib
 import ssl
 import subprocess
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from tier0.cluster.certs import NodePki
+
+T = TypeVar("T")
+
+
+def wait_until(
+    what: str,
+    probe: Callable[[], T | None],
+    timeout: float,
+    *,
+    every: float = 0.5,
+    error: type[Exception] = TimeoutError,
+) -> T:
+    """Poll ``probe`` every ``every`` seconds until it returns something truthy; that value.
+    Raises ``error`` naming ``what`` once ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = probe()
+        if result:
+            return result
+        time.sleep(every)
+    raise error(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def http_ok(url: str, context: ssl.SSLContext | None = None) -> bool:
