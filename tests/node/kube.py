@@ -53,6 +53,10 @@ class Kube:
             assert proc.returncode == 0, f"kubectl {' '.join(args)}: {proc.stderr}"
         return proc
 
+    def output(self, *args: str) -> str:
+        """kubectl's standard output; asserts success (a ``failover_load.Kubectl``)."""
+        return self.run(*args).stdout
+
     def apply(self, *manifests: Manifest) -> None:
         listing = {"apiVersion": "v1", "kind": "List", "items": list(manifests)}
         self.run("apply", "-f", "-", input=json.dumps(listing))

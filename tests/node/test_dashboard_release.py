@@ -26,8 +26,9 @@ from browser.dashboard_page import (
     open_tab,
 )
 from node.kube import Kube, port_forward, wait_for
-from node.release import PRIMARY, helm_test_question, operate_key, settled_on, switch_region
+from node.release import PRIMARY, helm_test_question, operate_key, switch_region
 from tier0.cluster import deploy
+from tier0.cluster.failover_load import settled
 from tier0.common.fleet import DEVICE_TYPES, SITES
 
 # The first test waits for the release fixture: an image rebuild and a helm upgrade.
@@ -178,9 +179,9 @@ def test_failover_switches_to_region2_and_back(page: Page, dashboard: str, relea
 
     page.fill("input[name=key]", operate_key(release))
     switch_on_page(page, dashboard, "region2")
-    assert settled_on(release, "region2")
+    assert settled(release.output, "region2")
     expect(page.locator("#failover-events tbody tr").first).to_be_visible()
     keep_screenshot(page, "failover")
 
     switch_on_page(page, dashboard, PRIMARY)
-    assert settled_on(release, PRIMARY)
+    assert settled(release.output, PRIMARY)

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from node.kube import Kube
+from node.release import PRIMARY, switch_region
 from tier0.cluster.failover_load import (
     Kubectl,
     Outcome,
+    in_recovery,
     patch_active,
     postgres_pod,
     region_status,
@@ -36,28 +38,15 @@ FINISH_SECONDS = 180  # a plan to complete on a loaded 2-core machine; only a de
 @pytest.fixture
 def kubectl(release: Kube) -> Iterator[Kubectl]:
     """kubectl in the release's namespace; region1 is made primary again after the test."""
-
-    def run(*args: str) -> str:
-        return release.run(*args).stdout
-
-    wait_settled(run, None, timeout=FINISH_SECONDS)
-    yield run
-    active = wait_settled(run, None, timeout=FINISH_SECONDS)
-    left = region_status(run).get("failedOverFrom")
-    if left and left != active:
+    wait_settled(release.output, None, timeout=FINISH_SECONDS)
+    yield release.output
+    wait_settled(release.output, None, timeout=FINISH_SECONDS)
+    left = region_status(release.output).get("failedOverFrom")
+    if left:
         # After an automatic failover the operator ignores a plain patch back to the region it
         # left; switching there as meant (annotated) clears that, so later tests patch plainly.
-        patch_active(run, left)
-        active = wait_settled(run, left, timeout=FINISH_SECONDS)
-    if active != "region1":
-        patch_active(run, "region1")
-        wait_settled(run, "region1", timeout=FINISH_SECONDS)
-
-
-def _in_recovery(kubectl: Kubectl, region: str) -> bool:
-    psql = ("/usr/lib/postgresql/15/bin/psql", "-h", "/tmp", "-U", "postgres", "-tAc")
-    out = kubectl("exec", postgres_pod(region), "--", *psql, "SELECT pg_is_in_recovery()")
-    return out.strip() == "t"
+        switch_region(release, left, timeout=FINISH_SECONDS)
+    switch_region(release, PRIMARY, timeout=FINISH_SECONDS)
 
 
 def _under_load(
@@ -80,8 +69,8 @@ def _under_load(
 
 def _rejoins(kubectl: Kubectl, old: str, new: str) -> None:
     """The old primary follows the new one (already Replicating per the status; its own view)."""
-    wait_until(f"{old} in recovery", lambda: _in_recovery(kubectl, old), timeout=REJOIN_SECONDS)
-    assert not _in_recovery(kubectl, new)
+    wait_until(f"{old} in recovery", lambda: in_recovery(kubectl, old), timeout=REJOIN_SECONDS)
+    assert not in_recovery(kubectl, new)
 
 
 def test_planned_switchover_under_write_load(kubectl: Kubectl) -> None:

@@ -216,6 +216,7 @@ class Load:
 
 REGIONS = ("region1", "region2")
 FAILBACK = "tier0.io/failback"
+PSQL = "/usr/lib/postgresql/15/bin/psql"
 
 
 def postgres_pod(region: str) -> str:
@@ -237,6 +238,18 @@ def _pods_ready(kubectl: Kubectl) -> bool:
         )
         for p in pods
     )
+
+
+def psql(kubectl: Kubectl, region: str, query: str, *, database: str = "postgres") -> str:
+    """One query as the superuser over the local socket of ``region``'s PostgreSQL pod;
+    unaligned, tuples only."""
+    argv = (PSQL, "-h", "/tmp", "-U", "postgres", "-d", database, "-tAc", query)
+    return kubectl("exec", postgres_pod(region), "--", *argv).strip()
+
+
+def in_recovery(kubectl: Kubectl, region: str) -> bool:
+    """``region``'s PostgreSQL says it is a replica (its own view, not the status's)."""
+    return psql(kubectl, region, "SELECT pg_is_in_recovery()") == "t"
 
 
 def pod_ip(kubectl: Kubectl, pod: str) -> str:
