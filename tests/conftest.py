@@ -14,6 +14,9 @@ from tier0.rag.embeddings import LocalOnnxEmbedder
 from tier0.stack.controlplane import ControlPlane
 from tier0.stack.harness import Harness
 
+# The browser tests' Playwright fixtures (tests/browser and tests/node use them).
+pytest_plugins = ["browser.dashboard_page"]
+
 STARTUP_KEY = pytest.StashKey[float]()
 CONTROL_PLANE_STARTUP_KEY = pytest.StashKey[float]()
 

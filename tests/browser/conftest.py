@@ -1,7 +1,8 @@
 """The dashboard in Debian's headless Chromium on top of the real stores, the query service and
 a real control plane: ``tier0 dashboard``'s app proxies to the API's app, both on real ports.
 
-Playwright and the page helpers are in dashboard_page.py (the node's browser tests use them too).
+Playwright, its ``browser`` and ``page`` fixtures and the page helpers are in dashboard_page.py
+(the node's browser tests use them too).
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from dashboard_page import chromium, open_page
 from dashboard_seed import drop_images, seed_fleet, seed_images
 from dashboard_servers import serving
-from playwright.sync_api import Browser, Page
 from pydantic import AnyHttpUrl, SecretStr
 
 from component.conftest import local_index, sample_images, small_corpus
@@ -125,17 +124,3 @@ def orphan_dashboard_url() -> Iterator[str]:
     dead = AnyHttpUrl(f"http://{LOOPBACK}:{free_port()}")
     with serving(create_dashboard(DashboardSettings(api_url=dead, refresh_seconds=1))) as url:
         yield url
-
-
-# Module scope, not session: while Playwright's sync API is alive it marks an event loop as
-# running in the main thread, and every later test that calls asyncio.run() would fail.
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
-
-
-@pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Page]:
-    with open_page(browser, request, tmp_path) as opened:
-        yield opened

@@ -5,6 +5,9 @@ Chromium is ``/usr/bin/chromium`` through ``executable_path``, headless; ``playw
 is never run. A test that fails leaves a full-page screenshot in its tmp dir (the path is
 printed); with TIER0_DASHBOARD_SCREENSHOTS naming a directory, ``keep_screenshot`` also saves
 the pages the docs show.
+
+Also a pytest plugin (``pytest_plugins`` in tests/conftest.py): the ``browser`` and ``page``
+fixtures; a module whose server is slower overrides ``page_timeout_ms``.
 """
 
 from __future__ import annotations
@@ -34,6 +37,28 @@ def chromium() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """``chromium()`` for one module (not the session: see there)."""
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+def page_timeout_ms() -> int:
+    """The default timeout of ``page``'s actions and assertions, in milliseconds."""
+    return 20_000
+
+
+@pytest.fixture
+def page(
+    browser: Browser, request: pytest.FixtureRequest, tmp_path: Path, page_timeout_ms: int
+) -> Iterator[Page]:
+    """``open_page`` for one test."""
+    with open_page(browser, request, tmp_path, timeout_ms=page_timeout_ms) as opened:
+        yield opened
 
 
 @contextmanager

@@ -10,21 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from browser.dashboard_page import (
-    card,
-    card_number,
-    chromium,
-    keep_screenshot,
-    open_page,
-    open_tab,
-)
+from browser.dashboard_page import card, card_number, keep_screenshot, open_tab
 from node.kube import Kube, port_forward, wait_for
 from node.release import PRIMARY, helm_test_question, operate_key, switch_region
 from tier0.cluster import deploy
@@ -44,17 +36,10 @@ def dashboard(release: Kube) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Module scope: Playwright's running loop would break asyncio.run() in later modules.
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Page]:
-    with open_page(browser, request, tmp_path, timeout_ms=PAGE_TIMEOUT_MS) as opened:
-        yield opened
+def page_timeout_ms() -> int:
+    """The node's page is slower than a local server's (browser.dashboard_page's default)."""
+    return PAGE_TIMEOUT_MS
 
 
 def through(dashboard: str, path: str) -> Any:
