@@ -3,6 +3,7 @@ that keeps pod and Service traffic on this machine."""
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -112,6 +113,34 @@ def test_service_addresses_without_a_rule_stay_on_the_bridge(cluster: Cluster) -
         ["ip", "route", "get", "10.111.222.233"], capture_output=True, text=True, check=True
     ).stdout
     assert f"dev {layout.BRIDGE}" in route
+
+
+# connect_ex with a 3 s timeout: 0 connected, ECONNREFUSED refused at once, EAGAIN timed out.
+CONNECT = (
+    "import socket, sys; s = socket.socket(); s.settimeout(3); "
+    "print(s.connect_ex((sys.argv[1], int(sys.argv[2]))))"
+)
+
+
+def test_a_service_address_kube_proxy_does_not_forward_is_refused_at_once(
+    kube: Kube, tier0_image: str, web: str
+) -> None:
+    """From the node and from a pod, a Service address on a port the Service lacks is refused,
+    not left to time out on the bridge; so is an address no Service has. A client that
+    reconnects while kube-proxy rewrites its rules then retries at once (the -rw Service in a
+    switchover)."""
+    kube.apply(pod("client", tier0_image, ["sleep", "infinity"]))
+    kube.wait("condition=Ready", "pod/client")
+    cluster_ip = kube.get("service", "web")["spec"]["clusterIP"]
+    refused = str(errno.ECONNREFUSED)
+    for address, port in ((cluster_ip, PORT), (cluster_ip, 9), ("10.111.222.233", PORT)):
+        expected = "0" if port == PORT and address == cluster_ip else refused
+        from_node = subprocess.run(
+            [sys.executable, "-c", CONNECT, address, str(port)],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        from_pod = kube.exec("client", "python3", "-c", CONNECT, address, str(port)).stdout
+        assert (from_node, from_pod.strip()) == (expected, expected), (address, port)
 
 
 def test_forwarded_pod_traffic_reaches_pods_only(kube: Kube, tier0_image: str) -> None:

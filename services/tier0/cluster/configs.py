@@ -117,7 +117,10 @@ def kube_proxy_config(pki: NodePki) -> dict[str, object]:
             "tcpEstablishedTimeout": "0s",
             "tcpCloseWaitTimeout": "0s",
         },
-        "iptables": {"localhostNodePorts": True, "syncPeriod": "10s", "minSyncPeriod": "0s"},
+        # A changed EndpointSlice reaches the rules at once. "0s" would not do that: kube-proxy
+        # defaults a zero minSyncPeriod to 1 s, which held a switched -rw Service on no
+        # endpoint for a second after the first of two quick changes.
+        "iptables": {"localhostNodePorts": True, "syncPeriod": "10s", "minSyncPeriod": "10ms"},
     }
 
 

@@ -35,7 +35,9 @@ PROXY_HEALTHZ_PORT = 10256
 PROXY_METRICS_PORT = 10249
 
 # Our iptables chains; kube-proxy's own are removed with `kube-proxy --cleanup`.
+CHAIN_PREFIX = "TIER0-"
 FORWARD_CHAIN = "TIER0-FORWARD"
+SERVICES_CHAIN = "TIER0-SERVICES"
 
 
 def state_dir() -> Path:

@@ -69,16 +69,37 @@ def _guard_rules() -> list[list[str]]:
     ]
 
 
-def _install_guard() -> None:
-    chain = layout.FORWARD_CHAIN
+def _service_rules() -> list[list[str]]:
+    """A packet to a Service address that kube-proxy did not DNAT (a port the Service lacks, or
+    the instant between kube-proxy's filter and nat tables while it rewrites them) is refused at
+    once; routed onto the bridge it would go unanswered, and the client's connect would hang
+    until its timeout instead of retrying."""
+    stray = ["-d", layout.SERVICE_CIDR, "-m", "conntrack", "!", "--ctstate", "DNAT"]
+    # TCP gets a reset: a pod's connect ignored the ICMP error and timed out.
+    return [
+        ["-p", "tcp", *stray, "-j", "REJECT", "--reject-with", "tcp-reset"],
+        [*stray, "-j", "REJECT"],
+    ]
+
+
+def _install_chain(chain: str, parents: tuple[str, ...], rules: list[list[str]]) -> None:
+    """``chain`` holding exactly ``rules``, jumped to first from each built-in chain in
+    ``parents`` (filter table)."""
     if _run("iptables", "-w", "-n", "-L", chain, check=False).returncode != 0:
         _run("iptables", "-w", "-N", chain)
     _run("iptables", "-w", "-F", chain)
-    for rule in _guard_rules():
+    for rule in rules:
         _run("iptables", "-w", "-A", chain, *rule)
-    jump = ["FORWARD", "-j", chain]
-    if _run("iptables", "-w", "-C", *jump, check=False).returncode != 0:
-        _run("iptables", "-w", "-I", *jump)
+    for parent in parents:
+        jump = [parent, "-j", chain]
+        if _run("iptables", "-w", "-C", *jump, check=False).returncode != 0:
+            _run("iptables", "-w", "-I", *jump)
+
+
+def _install_guard() -> None:
+    # Inserted last, so checked first: a pod's undelivered Service packet is refused, not dropped.
+    _install_chain(layout.FORWARD_CHAIN, ("FORWARD",), _guard_rules())
+    _install_chain(layout.SERVICES_CHAIN, ("OUTPUT", "FORWARD"), _service_rules())
 
 
 def setup_host_network() -> None:
@@ -127,7 +148,7 @@ def write_cni_config(config_dir: Path, state_dir: Path) -> Path:
 IPTABLES = ("iptables", "ip6tables")
 TABLES = ("filter", "nat", "mangle")
 # Chains of ours, of kube-proxy and of the kubelet (KUBE-FIREWALL, KUBE-KUBELET-CANARY, ...).
-OWN_CHAIN_PREFIXES = ("KUBE-", "CNI-", layout.FORWARD_CHAIN)
+OWN_CHAIN_PREFIXES = ("KUBE-", "CNI-", layout.CHAIN_PREFIX)
 
 
 def _own(rule: str) -> bool:
@@ -157,11 +178,6 @@ def teardown_host_network() -> None:
     """Remove what ``setup_host_network`` made, and the Kubernetes chains; missing pieces are
     fine."""
     remove_kube_chains()
-    chain = layout.FORWARD_CHAIN
-    while _run("iptables", "-w", "-D", "FORWARD", "-j", chain, check=False).returncode == 0:
-        pass
-    _run("iptables", "-w", "-F", chain, check=False)
-    _run("iptables", "-w", "-X", chain, check=False)
     _run("ip", "route", "del", layout.SERVICE_CIDR, check=False)
     if link_exists(layout.BRIDGE):
         _run("ip", "link", "del", layout.BRIDGE)
