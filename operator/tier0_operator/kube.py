@@ -130,30 +130,35 @@ class KubeRouter:
         )  # fmt: skip
 
     async def route(self, *, primary: str, replicas: Sequence[str]) -> None:
-        # step 6a: demote first, so the -rw Service never selects two servers.
-        for region in replicas:
-            await self._label_region(region, "replica")
-        await self._label_region(primary, "primary")
-        # step 6b: the -rw Service selects the role, and says where the primary is.
+        # step 6a: the pods first (-rw selects them, so writes resume as soon as the primary's
+        # label lands), demoted before promoted, so the -rw Service never selects two servers.
+        pods = await _call(
+            self.api.core.list_namespaced_pod, self.namespace, label_selector=COMPONENT_SELECTOR
+        )
+        await self._relabel(pods.items, self.api.core.patch_namespaced_pod, primary, replicas)
+        # step 6b: the regions' Services carry the role too.
+        services = await _call(
+            self.api.core.list_namespaced_service,
+            self.namespace,
+            label_selector=COMPONENT_SELECTOR,
+        )
+        await self._relabel(
+            services.items, self.api.core.patch_namespaced_service, primary, replicas
+        )
+        # step 6c: the -rw Service selects the role, and says where the primary is.
         await self._ensure_rw_service(primary)
 
-    async def _label_region(self, region: str, role: str) -> None:
-        selector = f"{REGION_LABEL}={region},{COMPONENT_SELECTOR}"
-        patch = {"metadata": {"labels": {ROLE_LABEL: role}}}
-        pods = await _call(
-            self.api.core.list_namespaced_pod, self.namespace, label_selector=selector
-        )
-        for pod in pods.items:
-            if _labels(pod).get(ROLE_LABEL) != role:
-                await _call(self.api.core.patch_namespaced_pod, _name(pod), self.namespace, patch)
-        services = await _call(
-            self.api.core.list_namespaced_service, self.namespace, label_selector=selector
-        )
-        for svc in services.items:
-            if _labels(svc).get(ROLE_LABEL) != role:
-                await _call(
-                    self.api.core.patch_namespaced_service, _name(svc), self.namespace, patch
-                )
+    async def _relabel(
+        self, items: Sequence[Any], patch: Callable[..., Any], primary: str,
+        replicas: Sequence[str],
+    ) -> None:  # fmt: skip
+        """Label the replicas' objects among ``items`` first, then the primary's."""
+        for role, regions in (("replica", replicas), ("primary", [primary])):
+            for obj in items:
+                labels = _labels(obj)
+                if labels.get(REGION_LABEL) in regions and labels.get(ROLE_LABEL) != role:
+                    body = {"metadata": {"labels": {ROLE_LABEL: role}}}
+                    await _call(patch, _name(obj), self.namespace, body)
 
     async def _ensure_rw_service(self, primary: str) -> None:
         annotations = {

@@ -112,11 +112,24 @@ async def current_lsn(conn: asyncpg.Connection) -> int:
     return parse_lsn(await conn.fetchval("SELECT pg_current_wal_lsn()::text"))
 
 
+PROMOTE_WAIT_SECONDS = 30.0
+
+
 async def promote(conn: asyncpg.Connection) -> bool:
-    """``pg_promote`` and wait for it; True when the server is writable afterwards."""
-    if await in_recovery(conn):
-        await conn.fetchval("SELECT pg_promote(wait => true, wait_seconds => 30)")
-    return not await in_recovery(conn)
+    """``pg_promote`` and wait for it; True when the server is writable afterwards.
+
+    Waits by asking every 5 ms rather than with ``pg_promote(wait => true)``, which checks only
+    every 100 ms: up to a tenth of a second of a planned switchover's outage.
+    """
+    if not await in_recovery(conn):
+        return True
+    await conn.fetchval("SELECT pg_promote(wait => false)")
+    deadline = asyncio.get_running_loop().time() + PROMOTE_WAIT_SECONDS
+    while await in_recovery(conn):
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.005)
+    return True
 
 
 async def set_synchronous(conn: asyncpg.Connection, names: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -50,15 +51,50 @@ Step = Callable[[EngineContext, Plan], Awaitable[Plan]]
 SaveProgress = Callable[[Plan], Awaitable[None]]
 
 
+class _BackgroundSave:
+    """Saves progress behind the steps: the next step starts while the status patch and Events
+    of the last one are written (each save takes tens of milliseconds, and fence to routing is
+    the clients' outage). Saves run one at a time, in order, the latest plan only; ``flush``
+    waits for the last and raises what a save raised."""
+
+    def __init__(self, save: SaveProgress) -> None:
+        self._save = save
+        self._pending: Plan | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def submit(self, plan: Plan) -> None:
+        self._pending = plan
+        if self._task is None or self._task.done():
+            if self._task is not None:
+                self._task.result()  # a failed save stops the plan at the next step
+            self._task = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending is not None:
+            plan, self._pending = self._pending, None
+            await self._save(plan)
+
+    async def flush(self) -> None:
+        if self._task is not None:
+            await self._task
+
+
 async def run_plan(
     ctx: EngineContext, plan: Plan, steps: dict[str, Step], save: SaveProgress
 ) -> Plan:
-    """Run each remaining step; a step that cannot finish raises and the plan stays resumable."""
-    for name in plan.remaining:
-        ctx.leading()
-        started = time.monotonic()
-        log.info("failover step", step=name, epoch=plan.epoch, source=plan.source, to=plan.target)
-        plan = await steps[name](ctx, plan)
-        plan = plan.finished(name, time.monotonic() - started)
-        await save(plan)
+    """Run each remaining step; a step that cannot finish raises and the plan stays resumable
+    (every step is idempotent, so one whose save had not landed simply runs again)."""
+    saver = _BackgroundSave(save)
+    try:
+        for name in plan.remaining:
+            ctx.leading()
+            started = time.monotonic()
+            log.info(
+                "failover step", step=name, epoch=plan.epoch, source=plan.source, to=plan.target
+            )
+            plan = await steps[name](ctx, plan)
+            plan = plan.finished(name, time.monotonic() - started)
+            saver.submit(plan)
+    finally:
+        await saver.flush()
     return plan

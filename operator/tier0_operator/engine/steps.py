@@ -74,6 +74,8 @@ async def fence(ctx: EngineContext, plan: Plan) -> Plan:
     Lease, so once the Lease has gone unrenewed for its duration the target may take it.
     """
     duration = float(ctx.spec.failover.lease_seconds)
+    if plan.reason is FailoverReason.PLANNED:
+        await _checkpoint(ctx, plan.source)
     try:
         state = await ctx.agent.stop(plan.source)
     except AgentError as exc:
@@ -90,6 +92,16 @@ async def fence(ctx: EngineContext, plan: Plan) -> Plan:
     if plan.reason is FailoverReason.PLANNED and checkpoint:
         return dataclasses.replace(plan, final_lsn=str(checkpoint))
     return plan
+
+
+async def _checkpoint(ctx: EngineContext, region: str) -> None:
+    """A checkpoint while the primary still takes writes, so that the shutdown checkpoint the
+    fence waits for (writes stopped) has little left to flush (Patroni does the same)."""
+    try:
+        async with _connect(ctx, region) as conn:
+            await conn.execute("CHECKPOINT")
+    except (*pg.UNREACHABLE, asyncpg.PostgresError) as exc:
+        log.info("no checkpoint before the fence", region=region, error=str(exc))
 
 
 async def catch_up(ctx: EngineContext, plan: Plan) -> Plan:
