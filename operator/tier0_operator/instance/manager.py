@@ -1,6 +1,7 @@
 """The instance manager's state machine: operations the operator asks for over HTTP, and what
 it does on its own (bring PostgreSQL up as ``decide_start`` says, renew the primary Lease, stop
-PostgreSQL when it can no longer confirm it may be primary).
+PostgreSQL when it can no longer confirm it may be primary, rewind or clone a standby that
+cannot follow its primary).
 
 One lock serialises everything that touches the data directory, so an operation and the
 manager's own bring-up never interleave. ``fenced`` (set by ``fence``, cleared by ``start``)
@@ -20,6 +21,7 @@ import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from tier0_operator.engine.pg import ensure_slot
 from tier0_operator.instance.config import InstanceConfig
 from tier0_operator.instance.decision import (
     ControlData,
@@ -29,7 +31,9 @@ from tier0_operator.instance.decision import (
     Start,
     decide_start,
 )
-from tier0_operator.instance.postgres import CommandFailed, Postgres, Source
+from tier0_operator.instance.history import divergence_in_log
+from tier0_operator.instance.postgres import CommandFailed, Following, Postgres, Source
+from tier0_operator.instance.rejoin import Rejoiner
 from tier0_operator.leases import (
     RENEWALS_PER_DURATION,
     SELF_FENCE_SHARE,
@@ -65,6 +69,8 @@ class InstanceManager:
     def __init__(self, config: InstanceConfig, api: client.ApiClient) -> None:
         self.config = config
         self.pg = Postgres(config)
+        self.rejoiner = Rejoiner(self.pg)
+        self.rewound_before_start = False  # the running server was rewound just before
         self.lock = asyncio.Lock()
         self.state = InstanceState()
         self.custom = client.CustomObjectsApi(api)
@@ -92,6 +98,7 @@ class InstanceManager:
             "standby": self.pg.standby(),
             "decision": self.state.last_decision,
             "selfFenced": self.state.self_fenced,
+            **self.rejoiner.status(),
         }
         if control is not None:
             body |= {"clusterState": control.state, "timeline": control.timeline,
@@ -128,11 +135,12 @@ class InstanceManager:
     async def start(self) -> dict[str, Any]:
         """Start PostgreSQL; a primary only if the Tier0Region and the Lease allow it."""
         async with self.lock:
-            if not self.pg.running():
-                if not self.pg.standby():
-                    decision = await self._decide()
-                    if decision.start is not Start.PRIMARY:
-                        raise Refused(f"may not start as primary: {decision.reason}")
+            if not self.pg.running() and self.pg.standby():
+                await self._start_following()
+            elif not self.pg.running():
+                decision = await self._decide()
+                if decision.start is not Start.PRIMARY:
+                    raise Refused(f"may not start as primary: {decision.reason}")
                 await self.pg.start()
             self.state.fenced = False
         return await self.status()
@@ -150,6 +158,8 @@ class InstanceManager:
             while True:
                 if not self.pg.running() and not self.state.fenced:
                     await self._bring_up()
+                elif self.pg.running():
+                    await self._watch_following()
                 await asyncio.sleep(BRING_UP_RETRY_SECONDS if not self.pg.running() else 0.2)
         finally:
             lease.cancel()
@@ -184,19 +194,62 @@ class InstanceManager:
             self.pg.follow(source, self.config.region)
             await self.pg.start()
         else:
-            await self._start_standby(decision.start, source)
+            await self._start_standby(decision, source)
 
-    async def _start_standby(self, how: Start, source: Source | None) -> None:
-        if source is not None:
+    async def _start_standby(self, decision: Decision, source: Source | None) -> None:
+        if source is None:  # the Tier0Region unreadable, or this region's standby not promoted
+            await self._start_following()
+        elif decision.start is Start.REWIND:
+            # A former primary: its WAL may reach past the point where the active region's
+            # timeline began. pg_rewind finds out (and leaves it alone when it does not).
+            following = Following(source, self.config.region)
+            method = await self.rejoiner.rejoin(following, f"a former primary: {decision.reason}")
+            await self._start_following(rejoined_by=method)
+        else:
             await self._ensure_slot(source)
-            if how is Start.REWIND:
-                try:
-                    await self.pg.rewind(source)
-                except CommandFailed as exc:
-                    log.warning("pg_rewind failed, cloning instead", error=str(exc)[-300:])
-                    await self.pg.clone(source)
             self.pg.follow(source, self.config.region)
+            await self._start_following()
+
+    async def _start_following(self, rejoined_by: str = "") -> None:
+        """Start the stopped standby. One whose history cannot continue on its primary's
+        rejoins first: PostgreSQL would retry (or fail to start) forever."""
+        following = self.pg.following()
+        if following is not None and not rejoined_by:
+            reason = await self.rejoiner.divergence(following.source)
+            if reason is not None:
+                rejoined_by = await self.rejoiner.rejoin(following, reason)
+        self.rewound_before_start = rejoined_by == "rewind"
+        try:
+            await self.pg.start()
+        except CommandFailed:
+            logged = divergence_in_log(self.pg.new_log())
+            if following is None or logged is None:
+                raise
+            await self._rejoin_logged(following, logged)
+
+    async def _rejoin_logged(self, following: Following, line: str) -> None:
+        """The stopped server said it cannot follow: rejoin (by a clone if it had just been
+        rewound, which did not help) and start it."""
+        clone = self.rewound_before_start
+        method = await self.rejoiner.rejoin(following, f"server log: {line}", clone=clone)
+        self.rewound_before_start = method == "rewind"
         await self.pg.start()
+
+    async def _watch_following(self) -> None:
+        """A running standby whose server log says it cannot follow its primary (its WAL
+        receiver refused, a newer timeline forked before its position) stops and rejoins."""
+        if self.lock.locked():
+            return  # an operation is under way; it reads the log of a start itself
+        async with self.lock:
+            following = self.pg.following() if self.pg.running() else None
+            logged = divergence_in_log(self.pg.new_log()) if following else None
+            if following is None or logged is None:
+                return
+            await self.pg.stop("fast")
+            try:
+                await self._rejoin_logged(following, logged)
+            except (CommandFailed, OSError) as exc:  # stopped, not fenced: bring-up retries
+                log.warning("rejoin failed; retrying", error=str(exc)[-500:])
 
     async def _decide(self) -> Decision:
         region, spec = await self._read_region()
@@ -232,16 +285,9 @@ class InstanceManager:
 
     async def _ensure_slot(self, source: Source) -> None:
         """The slot named after this region on ``source`` keeps the WAL this node will need."""
-        conn = await asyncpg.connect(
-            host=source.host, port=source.port, user="postgres",
-            password=self.config.passwords.superuser, database="postgres", timeout=5,
-        )  # fmt: skip
+        conn = await self.pg.connect_source(source)
         try:
-            await conn.execute(
-                "SELECT pg_create_physical_replication_slot($1) WHERE NOT EXISTS "
-                "(SELECT 1 FROM pg_replication_slots WHERE slot_name = $1)",
-                self.config.region,
-            )
+            await ensure_slot(conn, self.config.region)
         finally:
             await conn.close()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import re
 import shutil
 import signal
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 import asyncpg
 import structlog
 
+from tier0_operator.engine.pg import parse_lsn
 from tier0_operator.instance.config import (
     APP_DATABASE,
     APP_USER,
@@ -26,6 +28,7 @@ from tier0_operator.instance.config import (
     InstanceConfig,
     bindir,
 )
+from tier0_operator.instance.history import LocalWal, WalPoint
 
 log = structlog.get_logger(__name__)
 
@@ -48,12 +51,32 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Following:
+    """The standby configuration ``Postgres.follow`` wrote: whom it streams from, which slot."""
+
+    source: Source
+    slot: str
+
+
+@dataclass(frozen=True)
 class Control:
     """pg_controldata's view of a stopped (or running) data directory."""
 
     state: str
     timeline: int
     checkpoint_lsn: str
+    system: int
+    min_recovery_lsn: str
+    min_recovery_timeline: int
+
+    @property
+    def wal(self) -> LocalWal:
+        """Where this data directory's WAL reaches, to compare with a primary's history."""
+        checkpoint = WalPoint(self.timeline, parse_lsn(self.checkpoint_lsn))
+        min_recovery = None
+        if self.min_recovery_timeline:
+            min_recovery = WalPoint(self.min_recovery_timeline, parse_lsn(self.min_recovery_lsn))
+        return LocalWal(self.system, checkpoint, min_recovery)
 
 
 class Postgres:
@@ -62,6 +85,7 @@ class Postgres:
     def __init__(self, config: InstanceConfig) -> None:
         self.config = config
         self.child: asyncio.subprocess.Process | None = None
+        self.log_read = 0  # how far ``new_log`` has read the server log
 
     @property
     def datadir(self) -> Path:
@@ -85,7 +109,8 @@ class Postgres:
         argv = [str(bindir() / "postgres"), "-D", str(self.datadir)]
         for key, value in self.config.server_settings().items():
             argv += ["-c", f"{key}={value}"]
-        logfile = (self.config.state_dir / "postgres.log").open("ab")
+        logfile = self.log_path.open("ab")
+        self.log_read = logfile.tell()
         try:
             self.child = await asyncio.create_subprocess_exec(
                 *self.config.wrap(argv), stdin=asyncio.subprocess.DEVNULL,
@@ -170,6 +195,9 @@ class Postgres:
             state=fields["Database cluster state"].strip(),
             timeline=int(fields["Latest checkpoint's TimeLineID"]),
             checkpoint_lsn=fields["Latest checkpoint location"].strip(),
+            system=int(fields["Database system identifier"]),
+            min_recovery_lsn=fields["Minimum recovery ending location"].strip(),
+            min_recovery_timeline=int(fields["Min recovery ending loc's timeline"]),
         )
 
     async def init_primary(self) -> None:
@@ -227,6 +255,27 @@ class Postgres:
         (self.datadir / "standby.signal").touch()
         self._own(self.datadir)
 
+    def following(self) -> Following | None:
+        """What ``follow`` configured (None: not a standby, or configured otherwise)."""
+        if not self.standby():
+            return None
+        try:
+            text = (self.datadir / "postgresql.auto.conf").read_text()
+        except OSError:
+            return None
+        address = re.search(r"^primary_conninfo = '.*?\bhost=(\S+) port=(\d+)", text, re.M)
+        slot = re.search(r"^primary_slot_name = '([^']*)'", text, re.M)
+        if address is None or slot is None:
+            return None
+        return Following(Source(address[1], int(address[2])), slot[1])
+
+    async def connect_source(self, source: Source) -> asyncpg.Connection:
+        """The superuser on ``source`` (the server to clone from, rewind onto or follow)."""
+        return await asyncpg.connect(
+            host=source.host, port=source.port, user=SUPERUSER,
+            password=self.config.passwords.superuser, database="postgres", timeout=5,
+        )  # fmt: skip
+
     def _conninfo(self, source: Source, replication: bool) -> str:
         user = REPLICATION_USER if replication else SUPERUSER
         passwords = self.config.passwords
@@ -265,9 +314,24 @@ class Postgres:
             raise CommandFailed(f"{Path(argv[0]).name} exited {proc.returncode}: {text[-2000:]}")
         return text
 
+    @property
+    def log_path(self) -> Path:
+        return self.config.state_dir / "postgres.log"
+
     def _log_tail(self) -> str:
-        path = self.config.state_dir / "postgres.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-15:])
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-15:])
+
+    def new_log(self) -> str:
+        """The server log's whole lines written since the last call (or since the start)."""
+        try:
+            with self.log_path.open("rb") as logfile:
+                logfile.seek(self.log_read)
+                chunk = logfile.read()
+        except OSError:
+            return ""
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self.log_read += len(complete)
+        return complete.decode(errors="replace")
 
 
 async def _set_password(conn: asyncpg.Connection, role: str, password: str, attr: str) -> None:
