@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
@@ -12,11 +12,18 @@ import kopf
 from tier0_operator.engine.agent import HttpNodeAgent
 from tier0_operator.engine.lease import KubePrimaryLease
 from tier0_operator.engine.runner import EngineContext
-from tier0_operator.kube import KubeApi, KubeRouter, ObjectRef
+from tier0_operator.kube import (
+    COMPONENT_SELECTOR,
+    REGION_LABEL,
+    ROLE_LABEL,
+    KubeApi,
+    KubeRouter,
+    ObjectRef,
+)
 from tier0_operator.leader import Leadership
 from tier0_operator.leases import Leases, primary_lease_name
 from tier0_operator.model import FORCE_ANNOTATION, GROUP, PLURAL, VERSION, Tier0RegionSpec
-from tier0_operator.reconcile import RegionMemory, observe, reconcile
+from tier0_operator.reconcile import RegionMemory, label_recreated_pod, observe, reconcile
 from tier0_operator.status import StatusWriter
 from tier0_operator.waiting import NotYet, backoff_delay
 
@@ -32,6 +39,11 @@ class OperatorConfig:
 
     api: KubeApi
     leadership: Leadership
+    # Every Tier0Region the timers have seen, with its spec, metadata and memory (for the
+    # pod handler, which kopf calls without them).
+    regions: dict[ObjectRef, tuple[kopf.Spec, kopf.Meta, RegionMemory]] = field(
+        default_factory=dict
+    )
 
 
 @kopf.on.startup()
@@ -71,6 +83,28 @@ async def observe_region(
     await _guarded(spec, meta, status, memo, retry, work)
 
 
+COMPONENT_KEY, COMPONENT_VALUE = COMPONENT_SELECTOR.split("=")
+
+
+@kopf.on.event(
+    "", "v1", "pods",
+    labels={COMPONENT_KEY: COMPONENT_VALUE, REGION_LABEL: kopf.PRESENT, ROLE_LABEL: kopf.ABSENT},
+)  # fmt: skip
+async def label_new_postgres_pod(
+    type: str | None, meta: kopf.Meta, memo: kopf.Memo, **_: Any
+) -> None:
+    """A PostgreSQL pod without a role label (recreated by its StatefulSet) is labelled as soon
+    as it appears; the observe timer would do it only at its next run."""
+    config: OperatorConfig = memo["config"]
+    if type == "DELETED" or meta.get("deletionTimestamp") or not config.leadership.leading:
+        return
+    region = str(meta["labels"][REGION_LABEL])
+    for ref, (spec, region_meta, memory) in list(config.regions.items()):
+        if ref.namespace == meta["namespace"]:
+            ctx = await _context(config, ref, spec, region_meta, memory)
+            await label_recreated_pod(ctx, memory, region)
+
+
 Work = Callable[[EngineContext, KubeApi, ObjectRef, RegionMemory], Awaitable[None]]
 
 
@@ -93,6 +127,7 @@ async def _guarded(
         memo["region"] = RegionMemory(StatusWriter(config.api, ref, dict(status)), lease)
     memory: RegionMemory = memo["region"]
     memory.annotations = dict(meta.get("annotations", {}))
+    config.regions[ref] = (spec, meta, memory)
     try:
         ctx = await _context(config, ref, spec, meta, memory)
         await work(ctx, config.api, ref, memory)

@@ -229,6 +229,24 @@ def _status_lsn(status: Mapping[str, Any]) -> int:
     return parse_lsn(text) if text else 0
 
 
+async def _route_to(ctx: EngineContext, active: str) -> None:
+    await ctx.router.route(primary=active, replicas=[r.name for r in ctx.spec.others(active)])
+
+
+async def label_recreated_pod(ctx: EngineContext, memory: RegionMemory, region: str) -> None:
+    """A PostgreSQL pod of ``region`` appeared without its role label (the StatefulSet
+    recreated it): label it at once, unless a plan is moving the labels. The -rw Service
+    selects nothing until the primary's pod has the label, so waiting for the next
+    observation would add up to its interval to the outage."""
+    if region not in [r.name for r in ctx.spec.regions]:
+        return
+    async with memory.lock:
+        status = memory.writer.current
+        active = status.get("activeRegion")
+        if active is not None and in_progress(status) is None:
+            await _route_to(ctx, str(active))
+
+
 async def observe(ctx: EngineContext, ref: ObjectRef, memory: RegionMemory) -> None:
     """Lag, synchronous replication, role labels, Replicating and Ready while no failover runs
     (the primary probe handles outages)."""
@@ -243,7 +261,7 @@ async def observe(ctx: EngineContext, ref: ObjectRef, memory: RegionMemory) -> N
         metrics.REPLICATION_LAG.labels(ref.name).set(seen.lag_bytes)
         memory.last_primary_lsn = max(memory.last_primary_lsn, seen.primary_lsn)
         # A recreated pod comes without the role label: -rw would select nothing.
-        await ctx.router.route(primary=active, replicas=[r.name for r in ctx.spec.others(active)])
+        await _route_to(ctx, active)
         # Before Replicating=True is written: Ready then implies the spec's synchronous setting.
         await ensure_synchronous(ctx, active, seen.standby_streams)
         reason = Reason.STREAMING if seen.streaming else Reason.NOT_STREAMING

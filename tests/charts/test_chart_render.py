@@ -153,7 +153,7 @@ def test_operator_rbac_is_exactly_what_it_uses(default_render: Render) -> None:
         [
             ("tier0.io", "tier0regions", ("get", "list", "patch", "watch"), False),
             ("tier0.io", "tier0regions/status", ("get", "patch"), False),
-            ("", "pods", ("list",), False),
+            ("", "pods", ("list", "watch"), False),
             ("", "pods", ("patch",), True),
             ("", "services", ("create", "list"), False),
             ("", "services", ("patch",), True),

@@ -6,6 +6,8 @@ the primary to region2 step by step, then the whole chain moves it back under a 
 
 from __future__ import annotations
 
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 
 import asyncpg
@@ -59,6 +61,7 @@ async def test_fence_stops_every_write(ctx: EngineContext, stores: LocalStores) 
     conn = await asyncpg.connect(stores.dsn("region1"))
     await conn.execute("CREATE TABLE IF NOT EXISTS acked (id bigint PRIMARY KEY)")
     await conn.execute("INSERT INTO acked SELECT generate_series(1, 100)")
+    assert _readiness(ctx, "region1") == 200
     plan = Plan(1, "region1", "region2", FailoverReason.PLANNED)
     fenced = await steps.fence(ctx, await steps.precheck(ctx, plan))
     assert fenced.final_lsn is not None  # the shutdown checkpoint
@@ -68,11 +71,22 @@ async def test_fence_stops_every_write(ctx: EngineContext, stores: LocalStores) 
         await asyncpg.connect(stores.dsn("region1"), timeout=2)
     state = await ctx.agent.status("region1")
     assert (state["role"], state["fenced"]) == ("stopped", True)
+    assert _readiness(ctx, "region1") == 503  # the pod leaves every Service
     # The Lease moved with the fence: a restarted manager would not start a primary.
     found = await ctx.lease.leases.read(primary_lease_name("tier0"))  # type: ignore[attr-defined]
     assert found is not None
     assert found.holder == "region2"
     pytest.fenced_plan = fenced  # type: ignore[attr-defined]  # handed to the next test
+
+
+def _readiness(ctx: EngineContext, region: str) -> int:
+    """The status code of the instance manager's readiness endpoint (the kubelet's probe)."""
+    url = ctx.region(region).postgres.agent_url("local") + "/ready"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 async def test_catch_up_then_promote(ctx: EngineContext, stores: LocalStores) -> None:

@@ -4,6 +4,8 @@ Every route but ``/healthz`` needs ``Authorization: Bearer <token>`` (the token 
 credentials Secret). Bodies and answers are JSON.
 
     GET  /healthz                         200 while the manager runs (liveness; no auth)
+    GET  /ready                           200 while PostgreSQL answers queries, else 503
+                                          (readiness; no auth)
     GET  /status                          the node's state
     POST /fence                           stop PostgreSQL (fast) and stay down
     POST /rewind  {"host", "port"}        pg_rewind onto that server (409 unless fenced)
@@ -77,7 +79,16 @@ def build_app(manager: InstanceManager, token: str) -> Starlette:
     async def start(_: Request) -> dict[str, Any]:
         return await manager.start()
 
-    routes = [Route("/healthz", healthz), Route("/status", guarded(token, status))]
+    async def ready(_: Request) -> JSONResponse:
+        # An HTTP probe the kubelet can run every second, unlike an exec of pg_isready.
+        answers = await manager.pg.in_recovery() is not None
+        return JSONResponse({"ready": answers}, status_code=200 if answers else 503)
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/ready", ready),
+        Route("/status", guarded(token, status)),
+    ]
     for path, handler in (("/fence", fence), ("/rewind", rewind), ("/clone", clone),
                           ("/follow", follow), ("/start", start)):  # fmt: skip
         routes.append(Route(path, guarded(token, handler), methods=["POST"]))
