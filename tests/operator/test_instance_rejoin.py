@@ -9,6 +9,8 @@ made a standby of the new one. Each starts and ends with one primary and one str
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from kubernetes import client
 from operator_env import until
@@ -157,3 +159,24 @@ async def test_a_running_standby_that_cannot_follow_rejoins(
     assert state["rejoins"] == started["rejoins"] + 1
     assert (last["method"], last["outcome"]) == ("rewind", "done")
     assert "server log" in last["reason"]
+
+
+async def test_a_crashed_former_primary_is_rewound_not_cloned(
+    stores: LocalStores, agent: HttpNodeAgent, module_namespace: Namespace, roles: tuple[str, str]
+) -> None:
+    """The diverged old primary's pod vanishes (kill -9 of manager and PostgreSQL); restarted,
+    its manager rewinds it: pg_rewind's own crash recovery (``postgres --single``) needs
+    wal_log_hints in the data directory's configuration, or it refuses and only a clone works."""
+    old, new = roles
+    await diverge(stores, old, new)
+    set_active(module_namespace, new)
+    postmaster = stores.nodes[old].postmaster_pid()
+    stores.crash(old)
+    # The pod is gone once its processes are (here: reaped, no longer zombies).
+    until("the killed postmaster reaped", lambda: not Path(f"/proc/{postmaster}").exists())
+    stores.nodes[old].start()
+    await assert_follows(stores, old, new)
+    state = await agent.status(old)
+    last = state["lastRejoin"]
+    assert (state["rejoins"], last["method"], last["outcome"]) == (1, "rewind", "done")
+    assert last["reason"].startswith("a former primary")

@@ -236,7 +236,19 @@ class Postgres:
         )  # fmt: skip
 
     async def rewind(self, source: Source) -> None:
-        """pg_rewind the stopped data directory onto ``source``'s timeline."""
+        """pg_rewind the stopped data directory onto ``source``'s timeline.
+
+        pg_rewind first recovers a server that did not shut down cleanly (a crashed primary)
+        with ``postgres --single``, which refuses a live PID in postmaster.pid as ``start``
+        does, and reads the data directory's configuration only, not our command line: without
+        wal_log_hints there, pg_rewind refuses the result. ``follow`` rewrites
+        postgresql.auto.conf afterwards.
+        """
+        self._remove_stale_lock()
+        settings = self.datadir / "postgresql.auto.conf"
+        with settings.open("a") as out:
+            out.write("\nwal_log_hints = on\n")
+        self._own(settings)
         await self.run(
             str(bindir() / "pg_rewind"), f"--target-pgdata={self.datadir}",
             f"--source-server={self._conninfo(source, False)}", "--no-sync",
