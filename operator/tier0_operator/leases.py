@@ -48,11 +48,18 @@ class LeaseState:
 
 
 class Leases:
-    """Async wrappers (threads) over one namespace's Leases."""
+    """Async wrappers (threads) over one namespace's Leases. ``request_timeout`` bounds each
+    API request (seconds): a caller that must not hang when the API server is unreachable (an
+    instance manager deciding whether it may stay primary) sets it."""
 
-    def __init__(self, api: client.ApiClient, namespace: str) -> None:
+    def __init__(
+        self, api: client.ApiClient, namespace: str, request_timeout: float | None = None
+    ) -> None:
         self.api = client.CoordinationV1Api(api)
         self.namespace = namespace
+        self.options: dict[str, Any] = (
+            {} if request_timeout is None else {"_request_timeout": request_timeout}
+        )
 
     async def read(self, name: str) -> LeaseState | None:
         lease = await self._read(name)
@@ -66,7 +73,9 @@ class Leases:
 
     async def _read(self, name: str) -> Any:
         try:
-            return await asyncio.to_thread(self.api.read_namespaced_lease, name, self.namespace)
+            return await asyncio.to_thread(
+                self.api.read_namespaced_lease, name, self.namespace, **self.options
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -80,7 +89,9 @@ class Leases:
         if lease.spec.holder_identity != holder:
             return Renewal.LOST
         lease.spec.renew_time = _now()
-        await asyncio.to_thread(self.api.replace_namespaced_lease, name, self.namespace, lease)
+        await asyncio.to_thread(
+            self.api.replace_namespaced_lease, name, self.namespace, lease, **self.options
+        )
         return Renewal.RENEWED
 
     async def acquire(
@@ -110,7 +121,7 @@ class Leases:
 
     async def _write(self, fn: Any, *args: Any) -> bool:
         try:
-            await asyncio.to_thread(fn, *args)
+            await asyncio.to_thread(fn, *args, **self.options)
         except ApiException as exc:
             if exc.status == 409:  # resourceVersion conflict or created meanwhile: lost a race
                 return False

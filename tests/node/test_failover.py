@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -22,6 +23,7 @@ from tier0.cluster.failover_load import (
     Outcome,
     in_recovery,
     patch_active,
+    pod_ip,
     postgres_pod,
     region_status,
     run_scenario,
@@ -120,3 +122,46 @@ def test_the_operator_killed_mid_switchover(kubectl: Kubectl) -> None:
 
     outcome = _under_load(kubectl, switch_and_kill)
     _rejoins(kubectl, outcome.old, outcome.active)
+
+
+def test_a_primary_cut_off_from_the_api_server_stops_itself(kubectl: Kubectl) -> None:
+    """The primary pod's packets to the API server are dropped on the node (the operator still
+    reaches both pods). Its instance manager cannot renew the primary Lease and stops PostgreSQL
+    before the Lease runs out; the operator then finds the primary lost and fails over. No
+    instant has two writable pods, nothing acknowledged is lost, and once the cut is healed the
+    old primary follows."""
+    api_server = "/api/v1/namespaces/default/endpoints/kubernetes"
+    endpoints = json.loads(kubectl("get", "--raw", api_server))
+    (subset,) = endpoints["subsets"]
+    api_port = str(subset["ports"][0]["port"])
+    rules: list[list[str]] = []
+
+    def cut_off(old: str, new: str) -> None:
+        rule = ["INPUT", "-s", pod_ip(kubectl, postgres_pod(old)), "-p", "tcp"]
+        rule += ["--dport", api_port, "-j", "DROP"]
+        subprocess.run(["iptables", "-w", "-I", *rule], check=True)
+        rules.append(rule)
+        try:
+            wait_until(
+                f"{new} promoted",
+                lambda: region_status(kubectl).get("activeRegion") == new,
+                timeout=FINISH_SECONDS,
+            )
+        finally:
+            _heal(rules)
+
+    try:
+        outcome = _under_load(kubectl, cut_off)
+    finally:
+        _heal(rules)
+    _rejoins(kubectl, outcome.old, outcome.active)
+    last = region_status(kubectl)["lastFailover"]
+    assert (last["from"], last["to"]) == (outcome.old, outcome.active)
+    assert last["reason"] == "primary-lost"
+    log = kubectl("logs", postgres_pod(outcome.old))
+    assert "cannot confirm it may be primary" in log, log[-2000:]
+
+
+def _heal(rules: list[list[str]]) -> None:
+    while rules:
+        subprocess.run(["iptables", "-w", "-D", *rules.pop()], check=True)

@@ -49,6 +49,11 @@ BRING_UP_RETRY_SECONDS = 1.0
 # Until the operator has created the Lease its duration is unknown: renew/fence on this basis.
 DEFAULT_LEASE_SECONDS = 3.0
 KUBE_ERRORS = (ApiException, OSError, TimeoutError, urllib3.exceptions.HTTPError)
+# Bounds on the API server's answers. A manager cut off from it must not hold its lock (and so
+# the operator's /fence) while a request hangs: each request gives up after this many seconds,
+# and the whole decision to start after API_DECISION_SECONDS.
+API_REQUEST_SECONDS = 2.0
+API_DECISION_SECONDS = 5.0
 
 
 class Refused(RuntimeError):
@@ -74,7 +79,7 @@ class InstanceManager:
         self.lock = asyncio.Lock()
         self.state = InstanceState()
         self.custom = client.CustomObjectsApi(api)
-        self.leases = Leases(api, config.namespace)
+        self.leases = Leases(api, config.namespace, request_timeout=API_REQUEST_SECONDS)
         self.lease_name = primary_lease_name(config.resource)
         self.spec: Tier0RegionSpec | None = None  # the last one read: where the regions are
 
@@ -252,6 +257,10 @@ class InstanceManager:
                 log.warning("rejoin failed; retrying", error=str(exc)[-500:])
 
     async def _decide(self) -> Decision:
+        async with asyncio.timeout(API_DECISION_SECONDS):
+            return await self._decide_now()
+
+    async def _decide_now(self) -> Decision:
         region, spec = await self._read_region()
         lease = None
         try:
@@ -270,6 +279,7 @@ class InstanceManager:
             resource = await asyncio.to_thread(
                 self.custom.get_namespaced_custom_object,
                 GROUP, VERSION, self.config.namespace, PLURAL, self.config.resource,
+                _request_timeout=API_REQUEST_SECONDS,
             )  # fmt: skip
         except KUBE_ERRORS as exc:
             log.info("Tier0Region unreadable", error=str(exc)[:200])
@@ -296,7 +306,8 @@ class InstanceManager:
     async def _acquire_for_start(self) -> None:
         """Renew the Lease before a primary starts: a moved or unreadable Lease stops it here."""
         started = time.monotonic()
-        result = await self.leases.renew(self.lease_name, self.config.region)
+        async with asyncio.timeout(API_DECISION_SECONDS):
+            result = await self.leases.renew(self.lease_name, self.config.region)
         if result is Renewal.LOST:
             raise CommandFailed("the primary Lease moved to another region")
         self.state.last_renewed = started
