@@ -9,6 +9,7 @@ their goals are checked by ``make bench BENCH=failover-k8s``. The module leaves 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import subprocess
@@ -19,17 +20,22 @@ import pytest
 from node.kube import Kube
 from node.release import PRIMARY, switch_region
 from tier0.cluster.failover_load import (
+    REGIONS,
     Kubectl,
     Outcome,
+    credential,
     in_recovery,
+    other_region,
     patch_active,
     pod_ip,
     postgres_pod,
+    psql,
     region_status,
     run_scenario,
     wait_settled,
     wait_until,
 )
+from tier0_operator.engine.agent import HttpNodeAgent
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(900)]
 
@@ -165,3 +171,66 @@ def test_a_primary_cut_off_from_the_api_server_stops_itself(kubectl: Kubectl) ->
 def _heal(rules: list[list[str]]) -> None:
     while rules:
         subprocess.run(["iptables", "-w", "-D", *rules.pop()], check=True)
+
+
+def test_a_switchover_to_a_stopped_target_is_cancelled_by_an_edit_or_times_out(
+    kubectl: Kubectl,
+) -> None:
+    """The replica is stopped through its instance manager (fenced: it stays down), so a
+    switchover to it waits at precheck. Editing spec.activeRegion back cancels it; left alone
+    it gives up after switchoverTimeoutSeconds and sets the spec back. Either way nothing was
+    fenced: the primary never stopped."""
+    old = wait_settled(kubectl, None)
+    new = other_region(old)
+    token = credential(kubectl, "instance-token")
+    urls = {r: f"http://{pod_ip(kubectl, postgres_pod(r))}:8008" for r in REGIONS}
+    agent = HttpNodeAgent(urls, token)
+    timeout = region_status(kubectl, spec=True)["failover"]["switchoverTimeoutSeconds"]
+    started = psql(kubectl, old, "SELECT pg_postmaster_start_time()")
+    asyncio.run(agent.stop(new))
+    try:
+        patch_active(kubectl, new)
+        _waits_at_precheck(kubectl, new)
+        patch_active(kubectl, old)
+        _gives_up(kubectl, old, "SwitchoverCancelled")
+
+        _set_switchover_timeout(kubectl, 5)
+        patch_active(kubectl, new)
+        _waits_at_precheck(kubectl, new)
+        _gives_up(kubectl, old, "SwitchoverTimedOut")
+        assert region_status(kubectl, spec=True)["activeRegion"] == old
+    finally:
+        _set_switchover_timeout(kubectl, timeout)
+        asyncio.run(agent.start(new))
+    assert psql(kubectl, old, "SELECT pg_postmaster_start_time()") == started
+    assert not in_recovery(kubectl, old)
+    wait_settled(kubectl, old, timeout=FINISH_SECONDS)
+
+
+def _waits_at_precheck(kubectl: Kubectl, target: str) -> None:
+    def waiting() -> bool:
+        plan = region_status(kubectl).get("failover") or {}
+        return plan.get("to") == target and plan.get("step") == "precheck"
+
+    wait_until(f"a switchover to {target} waiting at precheck", waiting, timeout=60)
+
+
+def _gives_up(kubectl: Kubectl, active: str, reason: str) -> None:
+    """No plan left, FailoverInProgress=False with ``reason`` and ``active`` still primary."""
+
+    def given_up() -> bool:
+        status = region_status(kubectl)
+        conditions = {c["type"]: c for c in status.get("conditions", [])}
+        progress = conditions.get("FailoverInProgress", {})
+        return (
+            not status.get("failover")
+            and (progress.get("status"), progress.get("reason")) == ("False", reason)
+            and status.get("activeRegion") == active
+        )
+
+    wait_until(f"the switchover given up ({reason})", given_up, timeout=90)
+
+
+def _set_switchover_timeout(kubectl: Kubectl, seconds: int) -> None:
+    body = json.dumps({"spec": {"failover": {"switchoverTimeoutSeconds": seconds}}})
+    kubectl("patch", "tier0region", "tier0", "--type=merge", "-p", body)
