@@ -129,31 +129,41 @@ class KubeRouter:
             api, namespace, rw_service, addresses,
         )  # fmt: skip
 
+    async def demote(self, regions: Sequence[str]) -> None:
+        """The fence step takes the role off the fenced primary's pods at once, so that routing
+        (while clients wait) has only the new primary's label left to set."""
+        await self._relabel(await self._pods(), self.api.core.patch_namespaced_pod,
+                            [("replica", regions)])  # fmt: skip
+
     async def route(self, *, primary: str, replicas: Sequence[str]) -> None:
+        roles = [("replica", replicas), ("primary", [primary])]
         # step 6a: the pods first (-rw selects them, so writes resume as soon as the primary's
         # label lands), demoted before promoted, so the -rw Service never selects two servers.
-        pods = await _call(
-            self.api.core.list_namespaced_pod, self.namespace, label_selector=COMPONENT_SELECTOR
-        )
-        await self._relabel(pods.items, self.api.core.patch_namespaced_pod, primary, replicas)
+        await self._relabel(await self._pods(), self.api.core.patch_namespaced_pod, roles)
         # step 6b: the regions' Services carry the role too.
         services = await _call(
             self.api.core.list_namespaced_service,
             self.namespace,
             label_selector=COMPONENT_SELECTOR,
         )
-        await self._relabel(
-            services.items, self.api.core.patch_namespaced_service, primary, replicas
-        )
+        await self._relabel(services.items, self.api.core.patch_namespaced_service, roles)
         # step 6c: the -rw Service selects the role, and says where the primary is.
         await self._ensure_rw_service(primary)
 
+    async def _pods(self) -> Sequence[Any]:
+        pods = await _call(
+            self.api.core.list_namespaced_pod, self.namespace, label_selector=COMPONENT_SELECTOR
+        )
+        return list(pods.items)
+
     async def _relabel(
-        self, items: Sequence[Any], patch: Callable[..., Any], primary: str,
-        replicas: Sequence[str],
-    ) -> None:  # fmt: skip
-        """Label the replicas' objects among ``items`` first, then the primary's."""
-        for role, regions in (("replica", replicas), ("primary", [primary])):
+        self,
+        items: Sequence[Any],
+        patch: Callable[..., Any],
+        roles: Sequence[tuple[str, Sequence[str]]],
+    ) -> None:
+        """Give each of ``roles``' regions' objects among ``items`` that role, in order."""
+        for role, regions in roles:
             for obj in items:
                 labels = _labels(obj)
                 if labels.get(REGION_LABEL) in regions and labels.get(ROLE_LABEL) != role:

@@ -7,6 +7,7 @@ Failovers mutate them (promotions, rewinds), so these tests never share the sess
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,17 @@ def stop_stores(stores: LocalStores) -> None:
         with contextlib.suppress(Exception):
             node.kill()
     stores.redis.stop()
+
+
+class RecordingRouter:
+    """The engine's Router for local stores (no pods): records what it was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+        self.demoted: list[list[str]] = []
+
+    async def route(self, *, primary: str, replicas: Sequence[str]) -> None:
+        self.calls.append((primary, list(replicas)))
+
+    async def demote(self, regions: Sequence[str]) -> None:
+        self.demoted.append(list(regions))

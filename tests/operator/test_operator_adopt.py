@@ -10,12 +10,11 @@ replication on purpose, so they have this module's own stores (``stores`` is mod
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from kubernetes import client
-from operator_stores import GROUP, NAME, PLURAL, VERSION, LocalStores
+from operator_stores import GROUP, NAME, PLURAL, VERSION, LocalStores, RecordingRouter
 
 from controlplane.kube import Namespace
 from tier0_operator.engine import pg
@@ -34,14 +33,6 @@ pytestmark = pytest.mark.operator
 
 # Bound on a region reaching its role (a rewind or a restart takes a few seconds).
 ROLE_SECONDS = 60.0
-
-
-class RecordingRouter:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, list[str]]] = []
-
-    async def route(self, *, primary: str, replicas: Sequence[str]) -> None:
-        self.calls.append((primary, list(replicas)))
 
 
 def resource(ns: Namespace) -> dict[str, Any]:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
 
 import asyncpg
 import pytest
 import redis
-from operator_stores import LocalStores
+from operator_stores import LocalStores, RecordingRouter
 
 from controlplane.kube import Namespace
 from tier0.stack.postgres import wait_replayed
@@ -32,14 +31,6 @@ from tier0_operator.model import Tier0RegionSpec
 pytestmark = pytest.mark.operator
 
 
-class RecordingRouter:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, list[str]]] = []
-
-    async def route(self, *, primary: str, replicas: Sequence[str]) -> None:
-        self.calls.append((primary, list(replicas)))
-
-
 @pytest.fixture(scope="module")
 def router() -> RecordingRouter:
     return RecordingRouter()
@@ -55,7 +46,9 @@ def ctx(stores: LocalStores, router: RecordingRouter, module_namespace: Namespac
     return EngineContext("local", spec, stores.credentials, agent, router, lease)
 
 
-async def test_fence_stops_every_write(ctx: EngineContext, stores: LocalStores) -> None:
+async def test_fence_stops_every_write(
+    ctx: EngineContext, stores: LocalStores, router: RecordingRouter
+) -> None:
     """After the fence no client writes, not even one that opens BEGIN READ WRITE (which a
     read-only default would let through): PostgreSQL is down and its manager keeps it down."""
     conn = await asyncpg.connect(stores.dsn("region1"))
@@ -72,6 +65,7 @@ async def test_fence_stops_every_write(ctx: EngineContext, stores: LocalStores) 
     state = await ctx.agent.status("region1")
     assert (state["role"], state["fenced"]) == ("stopped", True)
     assert _readiness(ctx, "region1") == 503  # the pod leaves every Service
+    assert router.demoted == [["region1"]]  # its role label goes with the fence
     # The Lease moved with the fence: a restarted manager would not start a primary.
     found = await ctx.lease.leases.read(primary_lease_name("tier0"))  # type: ignore[attr-defined]
     assert found is not None

@@ -23,6 +23,10 @@ class Router(Protocol):
 
     async def route(self, *, primary: str, replicas: Sequence[str]) -> None: ...
 
+    async def demote(self, regions: Sequence[str]) -> None:
+        """Takes the primary role off ``regions`` (a fenced primary) ahead of ``route``."""
+        ...
+
 
 @dataclass(frozen=True)
 class EngineContext:

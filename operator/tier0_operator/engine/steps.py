@@ -84,9 +84,11 @@ async def fence(ctx: EngineContext, plan: Plan) -> Plan:
                 f"cannot stop {plan.source} and its Lease has not expired: {exc}"
             ) from exc
         log.warning("old primary unreachable; its Lease expired", region=plan.source)
+        await ctx.router.demote([plan.source])
         return plan
     if not await ctx.lease.hand_over(plan.target, duration, fenced=True):
         raise PrimaryUnfenceable(f"the primary Lease could not be handed to {plan.target}")
+    await ctx.router.demote([plan.source])
     checkpoint = state.get("checkpointLsn")
     log.info("fenced", region=plan.source, checkpoint=checkpoint)
     if plan.reason is FailoverReason.PLANNED and checkpoint:
