@@ -86,9 +86,13 @@ async def fence(ctx: EngineContext, plan: Plan) -> Plan:
         log.warning("old primary unreachable; its Lease expired", region=plan.source)
         await ctx.router.demote([plan.source])
         return plan
-    if not await ctx.lease.hand_over(plan.target, duration, fenced=True):
+    # Both API round trips at once: the clients' outage has begun.
+    handed, _ = await asyncio.gather(
+        ctx.lease.hand_over(plan.target, duration, fenced=True),
+        ctx.router.demote([plan.source]),
+    )
+    if not handed:
         raise PrimaryUnfenceable(f"the primary Lease could not be handed to {plan.target}")
-    await ctx.router.demote([plan.source])
     checkpoint = state.get("checkpointLsn")
     log.info("fenced", region=plan.source, checkpoint=checkpoint)
     if plan.reason is FailoverReason.PLANNED and checkpoint:
