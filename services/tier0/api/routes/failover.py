@@ -26,6 +26,8 @@ from tier0.common.logging import get_logger
 log = get_logger(__name__)
 router = APIRouter(prefix="/api/failover", tags=["failover"])
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+# Reads and patches of a switch request, while status writes keep changing the resourceVersion.
+CONFLICT_ATTEMPTS = 5
 UPSTREAM_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "The Tier0Region does not exist", **PROBLEM},
     502: {"description": "The Kubernetes API is unreachable or refused the API", **PROBLEM},
@@ -97,13 +99,22 @@ async def switch_region(
 ) -> FailoverAccepted:
     """Start a planned switchover to ``region`` (``X-API-Key`` of the operate scope)."""
     async with _kubernetes():
-        resource = await regions.get()
-        current = region_status(resource)
-        refusal = _refusal(current, body.region)
-        if refusal is not None:
-            raise refusal
-        version = resource["metadata"]["resourceVersion"]
-        await regions.set_active_region(body.region, resource_version=version)
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            resource = await regions.get()
+            current = region_status(resource)
+            refusal = _refusal(current, body.region)
+            if refusal is not None:
+                raise refusal
+            version = resource["metadata"]["resourceVersion"]
+            try:
+                await regions.set_active_region(body.region, resource_version=version)
+                break
+            except RegionError as exc:
+                # The operator's status writes (lag, every few seconds) change the
+                # resourceVersion too: read again. Another client's switch then shows as a
+                # refusal above (in progress, or already active).
+                if exc.status != 409 or attempt == CONFLICT_ATTEMPTS:
+                    raise
     log.info("switchover requested", to=body.region, was=current.desired_region)
     response.headers["Location"] = router.prefix
     return FailoverAccepted(
