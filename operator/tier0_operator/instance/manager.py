@@ -153,6 +153,8 @@ class InstanceManager:
     def _require_stopped(self, what: str) -> None:
         if self.pg.running():
             raise Refused(f"{what} needs PostgreSQL stopped: fence first")
+        if self.pg.volume_fd is None:
+            raise Refused(f"{what} waits until the previous server on this volume has exited")
 
     # ---- on its own -------------------------------------------------------------------------
 
@@ -160,6 +162,7 @@ class InstanceManager:
         """Bring PostgreSQL up whenever it is down and not fenced; keep the Lease."""
         lease = asyncio.create_task(self._keep_lease())
         try:
+            await self.pg.hold_volume()  # nothing touches the data directory before
             while True:
                 if not self.pg.running() and not self.state.fenced:
                     await self._bring_up()

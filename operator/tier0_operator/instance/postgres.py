@@ -7,6 +7,7 @@ event loop's thread: ``--pdeathsig`` kills PostgreSQL when the manager dies, as 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import pwd
 import re
@@ -33,6 +34,7 @@ from tier0_operator.instance.history import LocalWal, WalPoint
 log = structlog.get_logger(__name__)
 
 READY_TIMEOUT_SECONDS = 120.0
+VOLUME_LOCK = "volume.lock"  # in the state directory, on the data volume
 HBA = (
     "local all all trust\nhost all all all scram-sha-256\nhost replication all all scram-sha-256\n"
 )
@@ -86,6 +88,7 @@ class Postgres:
         self.config = config
         self.child: asyncio.subprocess.Process | None = None
         self.log_read = 0  # how far ``new_log`` has read the server log
+        self.volume_fd: int | None = None  # the held volume lock (``hold_volume``)
 
     @property
     def datadir(self) -> Path:
@@ -100,10 +103,38 @@ class Postgres:
     def running(self) -> bool:
         return self.child is not None and self.child.returncode is None
 
+    async def hold_volume(self) -> None:
+        """An exclusive flock on a file beside the data directory, taken once and held for the
+        manager's life; every postmaster it starts inherits it, and so does every backend.
+
+        A pod recreated while its predecessor's server is still running (``kubectl delete pod
+        --force``: the kubelet kills the old container only a moment later) shares the data
+        volume but not the PID namespace, so postmaster.pid cannot show it that server is
+        alive. The flock can: the kernel releases it only when the last process holding it
+        has exited. Until then this waits, and nothing touches the data directory."""
+        if self.volume_fd is not None:
+            return
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.config.state_dir / VOLUME_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        waiting_since = None
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if waiting_since is None:
+                    waiting_since = time.monotonic()
+                    log.warning("waiting for the previous server on this volume to exit")
+                await asyncio.sleep(0.1)
+        if waiting_since is not None:
+            log.info("the previous server has exited", waited=time.monotonic() - waiting_since)
+        self.volume_fd = fd
+
     async def start(self) -> None:
         """Start the postmaster (idempotent) and wait until it accepts connections."""
         if self.running():
             return
+        await self.hold_volume()
         self._prepare_dirs()
         self._remove_stale_lock()
         argv = [str(bindir() / "postgres"), "-D", str(self.datadir)]
@@ -115,6 +146,7 @@ class Postgres:
             self.child = await asyncio.create_subprocess_exec(
                 *self.config.wrap(argv), stdin=asyncio.subprocess.DEVNULL,
                 stdout=logfile, stderr=asyncio.subprocess.STDOUT,
+                pass_fds=(self.volume_fd,) if self.volume_fd is not None else (),
             )  # fmt: skip
         finally:
             logfile.close()

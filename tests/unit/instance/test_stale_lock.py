@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -65,3 +66,25 @@ def test_an_unreadable_lock_is_left_to_postgres(tmp_path: Path) -> None:
     lock.write_text("not a pid\n")
     _server(tmp_path)._remove_stale_lock()
     assert lock.exists()
+
+
+def _with_state(tmp_path: Path) -> Any:
+    state = SimpleNamespace(datadir=tmp_path / "data", state_dir=tmp_path / "tier0-instance")
+    return Postgres(state)  # type: ignore[arg-type]
+
+
+async def test_a_second_manager_waits_until_no_process_holds_the_volume(tmp_path: Path) -> None:
+    """As after a forced pod delete: the old manager is gone but its server still runs (it
+    inherited the volume lock); the new manager touches nothing until that server exits."""
+    old = _with_state(tmp_path)
+    await old.hold_volume()
+    server = await asyncio.create_subprocess_exec("sleep", "60", pass_fds=(old.volume_fd,))
+    os.close(old.volume_fd)  # the old manager's own hold ends with it
+    new = _with_state(tmp_path)
+    waiting = asyncio.create_task(new.hold_volume())
+    await asyncio.sleep(0.5)
+    assert not waiting.done(), "took the volume while the old server still ran"
+    server.kill()
+    await server.wait()
+    await asyncio.wait_for(waiting, 5)
+    assert new.volume_fd is not None
