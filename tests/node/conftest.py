@@ -67,3 +67,29 @@ def api(release: Kube) -> Iterator[str]:
     """The API Service port-forwarded to a free loopback port."""
     with port_forward(release, "service/tier0-api", 8000) as url:
         yield url
+
+
+# What a failed test that used the release prints beside its traceback: the operator's view and
+# the last log lines of the pods a failover involves (the node, and so these logs, may be gone
+# by the time anyone looks).
+CLUSTER_STATE = (
+    ("the Tier0Region", ("get", "tier0region", "tier0", "-o", "yaml")),
+    ("the operator's log", ("logs", "deployment/tier0-operator", "--tail=80")),
+    ("region1's instance manager", ("logs", "tier0-postgres-region1-0", "--tail=40")),
+    ("region2's instance manager", ("logs", "tier0-postgres-region2-0", "--tail=40")),
+    ("the pods", ("get", "pods", "-o", "wide")),
+)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    report = yield
+    release = getattr(item, "funcargs", {}).get("release")
+    if report.when == "call" and report.failed and isinstance(release, Kube):
+        for title, args in CLUSTER_STATE:
+            try:
+                text = release.run(*args, check=False).stdout
+            except Exception as exc:  # the node itself may be what failed
+                text = f"(could not read: {exc})"
+            report.sections.append((f"cluster state: {title}", text[-8000:]))
+    return report
