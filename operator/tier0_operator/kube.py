@@ -128,17 +128,26 @@ class KubeRouter:
         self.api, self.namespace, self.rw_service, self.addresses = (
             api, namespace, rw_service, addresses,
         )  # fmt: skip
+        self._seen: list[Any] | None = None  # the pods as last listed or patched in this plan
 
     async def demote(self, regions: Sequence[str]) -> None:
-        """The fence step takes the role off the fenced primary's pods at once, so that routing
-        (while clients wait) has only the new primary's label left to set."""
-        await self._relabel(await self._pods(), self.api.core.patch_namespaced_pod,
-                            [("replica", regions)])  # fmt: skip
+        """The fence step takes the role off the fenced primary's pods while it stops, so that
+        routing (while clients wait) has only the new primary's label left to set."""
+        self._seen = await self._relabel(await self._pods(), self.api.core.patch_namespaced_pod,
+                                         [("replica", regions)])  # fmt: skip
 
     async def route(self, *, primary: str, replicas: Sequence[str]) -> None:
         roles = [("replica", replicas), ("primary", [primary])]
         # step 6a: the pods first (-rw selects them, so writes resume as soon as the primary's
         # label lands), demoted before promoted, so the -rw Service never selects two servers.
+        # The pods as the fence left them (when this router demoted), if no other region's pod
+        # is labelled primary there, get the label before the list that checks every pod.
+        if self._seen is not None and not any(
+            _labels(p).get(ROLE_LABEL) == "primary" and _labels(p).get(REGION_LABEL) != primary
+            for p in self._seen
+        ):
+            await self._relabel(self._seen, self.api.core.patch_namespaced_pod, roles[1:])
+        self._seen = None
         await self._relabel(await self._pods(), self.api.core.patch_namespaced_pod, roles)
         # step 6b: the regions' Services carry the role too.
         services = await _call(
@@ -150,7 +159,7 @@ class KubeRouter:
         # step 6c: the -rw Service selects the role, and says where the primary is.
         await self._ensure_rw_service(primary)
 
-    async def _pods(self) -> Sequence[Any]:
+    async def _pods(self) -> list[Any]:
         pods = await _call(
             self.api.core.list_namespaced_pod, self.namespace, label_selector=COMPONENT_SELECTOR
         )
@@ -161,14 +170,22 @@ class KubeRouter:
         items: Sequence[Any],
         patch: Callable[..., Any],
         roles: Sequence[tuple[str, Sequence[str]]],
-    ) -> None:
-        """Give each of ``roles``' regions' objects among ``items`` that role, in order."""
+    ) -> list[Any]:
+        """Give each of ``roles``' regions' objects among ``items`` that role, in order; the
+        objects as they are afterwards (a vanished one dropped)."""
+        after = {_name(obj): obj for obj in items}
         for role, regions in roles:
-            for obj in items:
+            for name, obj in list(after.items()):
                 labels = _labels(obj)
                 if labels.get(REGION_LABEL) in regions and labels.get(ROLE_LABEL) != role:
                     body = {"metadata": {"labels": {ROLE_LABEL: role}}}
-                    await _call(patch, _name(obj), self.namespace, body)
+                    try:
+                        after[name] = await _call(patch, name, self.namespace, body)
+                    except ApiException as exc:
+                        if exc.status != 404:
+                            raise
+                        del after[name]  # gone since the list: a recreated pod is labelled on sight
+        return list(after.values())
 
     async def _ensure_rw_service(self, primary: str) -> None:
         annotations = {

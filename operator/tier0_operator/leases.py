@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -45,6 +45,7 @@ class LeaseState:
     holder: str | None
     version: str  # resourceVersion: changes with every renewal
     duration: float
+    lease: Any = field(default=None, compare=False, repr=False)  # the object as read
 
 
 class Leases:
@@ -69,6 +70,7 @@ class Leases:
             lease.spec.holder_identity,
             str(lease.metadata.resource_version),
             float(lease.spec.lease_duration_seconds or 0),
+            lease,
         )
 
     async def _read(self, name: str) -> Any:
@@ -95,12 +97,21 @@ class Leases:
         return Renewal.RENEWED
 
     async def acquire(
-        self, name: str, holder: str, duration: float, *, take_over: str | None = None
+        self,
+        name: str,
+        holder: str,
+        duration: float,
+        *,
+        take_over: str | None = None,
+        seen: LeaseState | None = None,
     ) -> bool:
         """Make ``holder`` hold ``name``: create it, keep it, take it when unheld, or take it
         from another holder only while its resourceVersion is still ``take_over`` (the version
-        the caller judged expired). False when someone else holds it or won a race."""
-        lease = await self._read(name)
+        the caller judged expired). False when someone else holds it or won a race. ``seen``:
+        the Lease as the caller just read it (no second read)."""
+        lease = seen.lease if seen is not None else None
+        if lease is None:
+            lease = await self._read(name)
         now = _now()
         seconds = max(1, round(duration))
         if lease is None:

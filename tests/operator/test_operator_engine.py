@@ -6,8 +6,11 @@ the primary to region2 step by step, then the whole chain moves it back under a 
 
 from __future__ import annotations
 
+import dataclasses
+import socket
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -25,8 +28,9 @@ from tier0_operator.engine.lease import KubePrimaryLease
 from tier0_operator.engine.plan import DONE, Plan
 from tier0_operator.engine.rejoin import rejoin_old_primary
 from tier0_operator.engine.runner import EngineContext
-from tier0_operator.leases import Leases, primary_lease_name
+from tier0_operator.leases import Leases, Renewal, primary_lease_name
 from tier0_operator.model import Tier0RegionSpec
+from tier0_operator.waiting import PrimaryUnfenceable
 
 pytestmark = pytest.mark.operator
 
@@ -37,13 +41,75 @@ def router() -> RecordingRouter:
 
 
 @pytest.fixture
-def ctx(stores: LocalStores, router: RecordingRouter, module_namespace: Namespace) -> EngineContext:
+async def ctx(
+    stores: LocalStores, router: RecordingRouter, module_namespace: Namespace
+) -> AsyncIterator[EngineContext]:
+    """The steps run one by one, as run_plan would; its kept connections are closed after."""
     spec = Tier0RegionSpec.parse(stores.spec())
     urls = {r.name: r.postgres.agent_url("local") for r in spec.regions}
     agent = HttpNodeAgent(urls, stores.secrets.token)
     leases = Leases(module_namespace.api, module_namespace.name)
     lease = KubePrimaryLease(leases, primary_lease_name("tier0"))
-    return EngineContext("local", spec, stores.credentials, agent, router, lease)
+    context = EngineContext("local", spec, stores.credentials, agent, router, lease)
+    yield context
+    await context.connections.close()
+
+
+async def test_a_kept_connection_serves_every_step_until_it_fails(ctx: EngineContext) -> None:
+    """The target's connection is dialled once per plan run: the next step finds it open, and
+    one that saw an error is replaced."""
+    async with ctx.kept("region2") as conn:
+        first = await conn.fetchval("SELECT pg_backend_pid()")
+    async with ctx.kept("region2") as conn:
+        assert await conn.fetchval("SELECT pg_backend_pid()") == first
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        async with ctx.kept("region2") as conn:
+            await conn.fetchval("SELECT 1 / 0")
+    async with ctx.kept("region2") as conn:
+        assert await conn.fetchval("SELECT pg_backend_pid()") != first
+
+
+async def test_a_primary_whose_manager_cannot_be_asked_gets_its_clients_back(
+    ctx: EngineContext, stores: LocalStores, module_namespace: Namespace
+) -> None:
+    """The fence takes the role label off while it stops the server. When the manager cannot
+    be reached and the Lease is still renewed, nothing was fenced: the label goes back."""
+    leases = Leases(module_namespace.api, module_namespace.name)
+    duration = float(ctx.spec.failover.lease_seconds)
+    assert await leases.acquire(primary_lease_name("tier0"), "region1", duration)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    urls = {r.name: r.postgres.agent_url("local") for r in ctx.spec.regions}
+    urls["region1"] = f"http://127.0.0.1:{closed}"
+    router = RecordingRouter()
+    cut_off = dataclasses.replace(
+        ctx, agent=HttpNodeAgent(urls, stores.secrets.token), router=router
+    )
+    plan = Plan(1, "region1", "region2", FailoverReason.PLANNED)
+    with pytest.raises(PrimaryUnfenceable, match="Lease has not expired"):
+        await steps.fence(cut_off, plan)
+    assert router.demoted == [["region1"]]
+    assert router.calls == [("region1", ["region2"])]
+    assert stores.writable("region1")
+
+
+async def test_a_lease_renewed_since_it_was_read_is_still_handed_over(
+    ctx: EngineContext, module_namespace: Namespace
+) -> None:
+    """The fence reads the Lease while the server stops and writes it once it has stopped; a
+    renewal in between (the old holder's last) costs one more read, not the hand-over."""
+    leases = Leases(module_namespace.api, module_namespace.name)
+    name = "handover-test"
+    assert await leases.acquire(name, "region1", 10)
+    lease = KubePrimaryLease(leases, name)
+    seen = await lease.current()
+    assert await leases.renew(name, "region1") is Renewal.RENEWED
+    assert not await lease.hand_over("region2", 10, fenced=False, seen=seen)  # not expired
+    assert await lease.hand_over("region2", 10, fenced=True, seen=seen)
+    now = await leases.read(name)
+    assert now is not None
+    assert now.holder == "region2"
 
 
 async def test_fence_stops_every_write(

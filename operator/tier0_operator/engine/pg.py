@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import asyncpg
@@ -32,12 +33,11 @@ def format_lsn(position: int) -> str:
     return f"{position >> 32:X}/{position & 0xFFFFFFFF:X}"
 
 
-@asynccontextmanager
-async def superuser(
+async def connect(
     endpoint: Endpoint, namespace: str, credentials: Credentials, connect_timeout: float = 2.0
-) -> AsyncIterator[asyncpg.Connection]:
-    """A superuser connection to one server (database ``postgres``), closed on exit."""
-    conn = await asyncpg.connect(
+) -> asyncpg.Connection:
+    """A superuser connection to one server (database ``postgres``)."""
+    return await asyncpg.connect(
         host=endpoint.address(namespace),
         port=endpoint.port,
         user=credentials.superuser,
@@ -46,10 +46,49 @@ async def superuser(
         timeout=connect_timeout,
         command_timeout=30,
     )
+
+
+@asynccontextmanager
+async def superuser(
+    endpoint: Endpoint, namespace: str, credentials: Credentials, connect_timeout: float = 2.0
+) -> AsyncIterator[asyncpg.Connection]:
+    """A superuser connection to one server, closed on exit."""
+    conn = await connect(endpoint, namespace, credentials, connect_timeout)
     try:
         yield conn
     finally:
         await conn.close(timeout=1)
+
+
+class Connections:
+    """Connections kept open across the steps of one plan run: the target's, dialled by the
+    precheck and used again by catch-up and promote, so that no step inside the clients' outage
+    pays for a DNS lookup, a TCP handshake and SCRAM authentication. A connection that saw an
+    error is dropped (the next use dials again); ``close`` ends them all."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, asyncpg.Connection] = {}
+
+    @asynccontextmanager
+    async def use(
+        self, key: str, dial: Callable[[], Awaitable[asyncpg.Connection]]
+    ) -> AsyncIterator[asyncpg.Connection]:
+        kept = self._open.get(key)
+        conn = kept if kept is not None and not kept.is_closed() else await dial()
+        self._open[key] = conn
+        try:
+            yield conn
+        except BaseException:
+            if self._open.get(key) is conn:
+                del self._open[key]
+            conn.terminate()
+            raise
+
+    async def close(self) -> None:
+        kept, self._open = self._open, {}
+        for conn in kept.values():
+            with contextlib.suppress(*UNREACHABLE, asyncpg.PostgresError):
+                await conn.close(timeout=1)
 
 
 async def in_recovery(conn: asyncpg.Connection) -> bool:
@@ -64,6 +103,15 @@ async def wal_position(conn: asyncpg.Connection) -> int:
         "ELSE pg_current_wal_lsn()::text END"
     )
     return parse_lsn(text) if text else 0
+
+
+async def replay_state(conn: asyncpg.Connection) -> tuple[bool, int]:
+    """(in recovery, replayed position) in one round trip."""
+    row = await conn.fetchrow(
+        "SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS replayed"
+    )
+    assert row is not None
+    return bool(row["standby"]), parse_lsn(row["replayed"]) if row["replayed"] else 0
 
 
 async def replay_position(conn: asyncpg.Connection) -> int:

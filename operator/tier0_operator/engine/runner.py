@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import structlog
 
+from tier0_operator.engine import pg
 from tier0_operator.engine.agent import NodeAgent, SourceServer
 from tier0_operator.engine.lease import PrimaryLease
 from tier0_operator.engine.plan import Plan
@@ -41,9 +42,19 @@ class EngineContext:
     forced: bool = False
     # Raises when this operator replica stopped leading: asked before every step.
     leading: Callable[[], None] = lambda: None
+    # The target's connection, kept for the plan run (closed when run_plan ends).
+    connections: pg.Connections = field(default_factory=pg.Connections)
 
     def region(self, name: str) -> Region:
         return self.spec.region(name)
+
+    def kept(self, region: str) -> pg.SuperuserConnection:
+        """A superuser connection to ``region`` that stays open for the rest of the plan run."""
+        endpoint = self.region(region).postgres
+        timeout = float(self.spec.failover.probe_timeout_seconds)
+        return self.connections.use(
+            region, lambda: pg.connect(endpoint, self.namespace, self.credentials, timeout)
+        )
 
     def source_server(self, name: str) -> SourceServer:
         """Region ``name``'s PostgreSQL, as another node dials it for rewind and streaming."""
@@ -100,5 +111,8 @@ async def run_plan(
             plan = plan.finished(name, time.monotonic() - started)
             saver.submit(plan)
     finally:
-        await saver.flush()
+        try:
+            await saver.flush()
+        finally:
+            await ctx.connections.close()
     return plan

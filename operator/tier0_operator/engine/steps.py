@@ -15,7 +15,7 @@ import structlog
 
 from tier0_operator.conditions import FailoverReason
 from tier0_operator.engine import pg
-from tier0_operator.engine.agent import AgentError
+from tier0_operator.engine.agent import AgentError, NodeState
 from tier0_operator.engine.plan import Plan
 from tier0_operator.engine.runner import EngineContext
 from tier0_operator.waiting import (
@@ -33,7 +33,7 @@ async def precheck(ctx: EngineContext, plan: Plan) -> Plan:
     planned = plan.reason is FailoverReason.PLANNED
     # step 1a: a target that already left recovery was promoted by this plan before a restart.
     try:
-        async with _connect(ctx, plan.target) as conn:
+        async with ctx.kept(plan.target) as conn:
             if not await pg.in_recovery(conn):
                 return plan
             if planned and not await pg.receiving(conn):
@@ -41,6 +41,8 @@ async def precheck(ctx: EngineContext, plan: Plan) -> Plan:
             # Planned: catch-up waits for replay (the primary is fenced meanwhile), so replay lag
             # counts. Unplanned: promotion replays everything received first.
             position = await (pg.replay_position(conn) if planned else pg.wal_position(conn))
+            # A standby ignores this setting; set now, the promote step finds it in effect.
+            await pg.set_synchronous(conn, "")
     except pg.UNREACHABLE as exc:
         raise WaitingOnReplica(f"{plan.target} is unreachable: {exc}") from exc
     # step 1b: lag against the old primary (live, or last seen for an unplanned failover).
@@ -76,21 +78,23 @@ async def fence(ctx: EngineContext, plan: Plan) -> Plan:
     duration = float(ctx.spec.failover.lease_seconds)
     if plan.reason is FailoverReason.PLANNED:
         await _checkpoint(ctx, plan.source)
-    try:
-        state = await ctx.agent.stop(plan.source)
-    except AgentError as exc:
-        if not await ctx.lease.hand_over(plan.target, duration, fenced=False):
-            raise PrimaryUnfenceable(
-                f"cannot stop {plan.source} and its Lease has not expired: {exc}"
-            ) from exc
-        log.warning("old primary unreachable; its Lease expired", region=plan.source)
-        await ctx.router.demote([plan.source])
-        return plan
-    # Both API round trips at once: the clients' outage has begun.
-    handed, _ = await asyncio.gather(
-        ctx.lease.hand_over(plan.target, duration, fenced=True),
-        ctx.router.demote([plan.source]),
+    # While the server stops: the role label comes off its pods (clients are refused by the
+    # Service rather than by a server busy shutting down) and the Lease is read, so that once
+    # it has stopped one write hands the Lease over.
+    state, seen, _ = await asyncio.gather(
+        _stop(ctx, plan.source), ctx.lease.current(), ctx.router.demote([plan.source])
     )
+    if isinstance(state, AgentError):
+        if not await ctx.lease.hand_over(plan.target, duration, fenced=False):
+            # Still the primary as far as anyone can tell: clients go back to it meanwhile.
+            others = [r.name for r in ctx.spec.others(plan.source)]
+            await ctx.router.route(primary=plan.source, replicas=others)
+            raise PrimaryUnfenceable(
+                f"cannot stop {plan.source} and its Lease has not expired: {state}"
+            ) from state
+        log.warning("old primary unreachable; its Lease expired", region=plan.source)
+        return plan
+    handed = await ctx.lease.hand_over(plan.target, duration, fenced=True, seen=seen)
     if not handed:
         raise PrimaryUnfenceable(f"the primary Lease could not be handed to {plan.target}")
     checkpoint = state.get("checkpointLsn")
@@ -98,6 +102,14 @@ async def fence(ctx: EngineContext, plan: Plan) -> Plan:
     if plan.reason is FailoverReason.PLANNED and checkpoint:
         return dataclasses.replace(plan, final_lsn=str(checkpoint))
     return plan
+
+
+async def _stop(ctx: EngineContext, region: str) -> NodeState | AgentError:
+    """Its manager's answer to the fence, or why there was none."""
+    try:
+        return await ctx.agent.stop(region)
+    except AgentError as exc:
+        return exc
 
 
 async def _checkpoint(ctx: EngineContext, region: str) -> None:
@@ -116,10 +128,11 @@ async def catch_up(ctx: EngineContext, plan: Plan) -> Plan:
         return plan  # its manager was unreachable: nothing to wait for
     checkpoint = pg.parse_lsn(plan.final_lsn)
     deadline = time.monotonic() + ctx.spec.failover.catch_up_timeout_seconds
-    async with _connect(ctx, plan.target) as conn:
+    async with ctx.kept(plan.target) as conn:
         while True:
             # Replay positions are record ends: past the checkpoint record's start = replayed.
-            if not await pg.in_recovery(conn) or await pg.replay_position(conn) > checkpoint:
+            standby, replayed = await pg.replay_state(conn)
+            if not standby or replayed > checkpoint:
                 return plan
             if time.monotonic() > deadline:
                 raise WaitingOnCatchUp(f"{plan.target} has not replayed {plan.final_lsn} yet")
@@ -128,7 +141,7 @@ async def catch_up(ctx: EngineContext, plan: Plan) -> Plan:
 
 async def promote(ctx: EngineContext, plan: Plan) -> Plan:
     """Step 4: the target leaves recovery; synchronous commit waits for the rejoin."""
-    async with _connect(ctx, plan.target) as conn:
+    async with ctx.kept(plan.target) as conn:
         if not await pg.promote(conn):
             raise WaitingOnReplica(f"{plan.target} is still in recovery after pg_promote")
         # With one replica (the old primary, not streaming yet) synchronous commit would block.

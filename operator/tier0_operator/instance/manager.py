@@ -114,9 +114,13 @@ class InstanceManager:
         """Stop PostgreSQL (fast: every WAL record reaches the standbys) and stay down."""
         async with self.lock:
             self.state.fenced = True
+            started = time.monotonic()
             await self.pg.stop("fast")
-        log.info("fenced", region=self.config.region)
-        return await self.status()
+        stopped = time.monotonic()
+        status = await self.status()
+        log.info("fenced", region=self.config.region, stop_seconds=round(stopped - started, 3),
+                 status_seconds=round(time.monotonic() - stopped, 3))  # fmt: skip
+        return status
 
     async def rewind(self, source: Source) -> dict[str, Any]:
         async with self.lock:
