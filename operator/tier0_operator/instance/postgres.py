@@ -40,6 +40,12 @@ HBA = (
 )
 
 
+# WAL segments of 1 MB rather than 16: a promotion copies the segment it ends in to the new
+# timeline, zero-filled to its full size, before the server accepts writes (a 16 MB write
+# and fsync inside every failover's outage, measured at 30-40 ms on a busy node).
+WAL_SEGMENT_MB = 1
+
+
 class CommandFailed(RuntimeError):
     """A PostgreSQL tool exited non-zero; the message carries its output."""
 
@@ -238,7 +244,7 @@ class Postgres:
         await self.run(
             str(bindir() / "initdb"), "-D", str(self.datadir), "-U", SUPERUSER,
             "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync",
-            "--no-instructions", "-E", "UTF8", "--locale=C",
+            "--no-instructions", "-E", "UTF8", "--locale=C", f"--wal-segsize={WAL_SEGMENT_MB}",
         )  # fmt: skip
         await self.start()
         conn = await self.connect()
