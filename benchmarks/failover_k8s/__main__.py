@@ -8,10 +8,11 @@ leaves both running with region1 primary. Scenarios: planned switchover (``kubec
 ``kill -9`` of the primary's postmaster, force deletion of the primary pod, the operator pod
 killed mid-switchover. The floor, in the same run and with the same commit settings
 (synchronous replication, as the release runs): the operator scaled to zero, then by hand the
-acts a switchover cannot skip — fence the primary through its instance manager, wait for the
-replica to replay its shutdown checkpoint, hand over the primary Lease, ``pg_promote`` the
-replica (synchronous commit off until the old primary follows, as the operator does) — and move
-the role labels -rw selects on.
+acts a switchover cannot skip, overlapped where the operator overlaps them — fence the primary
+through its instance manager while its role label comes off, wait for the replica to replay the
+shutdown checkpoint, hand over the primary Lease, ``pg_promote`` the replica (synchronous
+commit off until the old primary follows, as the operator does) while its role label, which -rw
+selects on, is set.
 
 Outage: from the trigger to the first commit after it (a run that never commits again has an
 infinite outage). Goals (issue 12): planned < 0.5 s and <= 2x floor; unplanned <=
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+from kubernetes import client
 from kubernetes import config as kube_config
 from rich.console import Console
 from rich.table import Table
@@ -55,6 +57,7 @@ from tier0.cluster.failover_load import (
 from tier0.cluster.node import Cluster
 from tier0_operator.engine import pg
 from tier0_operator.engine.agent import AgentError, HttpNodeAgent, SourceServer
+from tier0_operator.kube import ROLE_LABEL
 from tier0_operator.leases import Leases, primary_lease_name
 
 console = Console(highlight=False, width=150)
@@ -133,6 +136,7 @@ class HandSwitch:
                                    self.token)  # fmt: skip
         api = kube_config.new_client_from_config(config_file=str(cluster.kubeconfig))  # type: ignore[no-untyped-call]
         self.leases = Leases(api, deploy.NAMESPACE)
+        self.core = client.CoreV1Api(api)
         spec = region_status(kubectl, spec=True)
         self.lease_seconds = float(spec["failover"]["unhealthyAfterSeconds"])
 
@@ -141,26 +145,32 @@ class HandSwitch:
                                      password=self.superuser, database="postgres")  # fmt: skip
 
     async def switch(self, old: str, new: str) -> None:
-        """Fence ``old`` (fast shutdown), wait for ``new`` to replay its shutdown checkpoint
-        (nothing acknowledged left behind), hand over the Lease, promote ``new`` with
-        synchronous commit off until ``old`` follows (as the operator does)."""
-        fenced = await self.agent.stop(old)
+        """In the operator's order: synchronous commit off on ``new`` (a standby ignores it);
+        fence ``old`` (fast shutdown) while its role label comes off and the Lease is read; wait
+        for ``new`` to replay the shutdown checkpoint (nothing acknowledged left behind); hand
+        over the Lease; promote ``new``, its label sent while it promotes."""
         conn = await self._connect(new)
+        await pg.set_synchronous(conn, "")
+        lease = primary_lease_name("tier0")
+        fenced, seen, _ = await asyncio.gather(
+            self.agent.stop(old), self.leases.read(lease), self._label(old, "replica")
+        )
         checkpoint = pg.parse_lsn(str(fenced["checkpointLsn"]))
         while await pg.in_recovery(conn) and await pg.replay_position(conn) <= checkpoint:
             await asyncio.sleep(0.005)
-        lease = primary_lease_name("tier0")
-        state = await self.leases.read(lease)
-        await self.leases.acquire(
-            lease, new, self.lease_seconds, take_over=state.version if state else None
-        )
-        await pg.promote(conn)
-        await pg.set_synchronous(conn, "")
+        while not await self.leases.acquire(
+            lease, new, self.lease_seconds, take_over=seen.version if seen else None, seen=seen
+        ):
+            seen = await self.leases.read(lease)  # renewed by its holder since it was read
+        await pg.request_promotion(conn)
+        await asyncio.gather(pg.wait_promoted(conn), self._label(new, "primary"))
         await conn.close()
 
-    def route(self, old: str, new: str) -> None:
-        self.kubectl("label", "pod", postgres_pod(old), "tier0.io/role=replica", "--overwrite")
-        self.kubectl("label", "pod", postgres_pod(new), "tier0.io/role=primary", "--overwrite")
+    async def _label(self, region: str, role: str) -> None:
+        body = {"metadata": {"labels": {ROLE_LABEL: role}}}
+        await asyncio.to_thread(
+            self.core.patch_namespaced_pod, postgres_pod(region), deploy.NAMESPACE, body
+        )
 
     async def rejoin(self, old: str, new: str) -> None:
         """``old`` follows ``new``: a slot, pg_rewind (else a clone), follow, start."""
@@ -194,7 +204,6 @@ def measure_floor(cluster: Cluster, kubectl: Kubectl) -> Result:
             with Load(kubectl) as load:
                 trigger = time.monotonic()
                 asyncio.run(hand.switch(source, target))
-                hand.route(source, target)
                 load.call(load.writer.wait_acked(20))
                 samples.append((load.outage_after(trigger), load))
             asyncio.run(hand.rejoin(source, target))

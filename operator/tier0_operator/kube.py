@@ -136,18 +136,22 @@ class KubeRouter:
         self._seen = await self._relabel(await self._pods(), self.api.core.patch_namespaced_pod,
                                          [("replica", regions)])  # fmt: skip
 
-    async def route(self, *, primary: str, replicas: Sequence[str]) -> None:
-        roles = [("replica", replicas), ("primary", [primary])]
-        # step 6a: the pods first (-rw selects them, so writes resume as soon as the primary's
-        # label lands), demoted before promoted, so the -rw Service never selects two servers.
-        # The pods as the fence left them (when this router demoted), if no other region's pod
-        # is labelled primary there, get the label before the list that checks every pod.
-        if self._seen is not None and not any(
-            _labels(p).get(ROLE_LABEL) == "primary" and _labels(p).get(REGION_LABEL) != primary
+    async def promote(self, region: str) -> None:
+        """The promote step labels the target's pods primary while the server finishes
+        promoting, from the pods as the fence's ``demote`` left them; only if none of another
+        region is labelled primary there (else ``route`` does it, in order)."""
+        if self._seen is None or any(
+            _labels(p).get(ROLE_LABEL) == "primary" and _labels(p).get(REGION_LABEL) != region
             for p in self._seen
         ):
-            await self._relabel(self._seen, self.api.core.patch_namespaced_pod, roles[1:])
-        self._seen = None
+            return
+        self._seen = await self._relabel(self._seen, self.api.core.patch_namespaced_pod,
+                                         [("primary", [region])])  # fmt: skip
+
+    async def route(self, *, primary: str, replicas: Sequence[str]) -> None:
+        roles = [("replica", replicas), ("primary", [primary])]
+        # step 6a: the pods first (-rw selects them), demoted before promoted, so the -rw
+        # Service never selects two servers.
         await self._relabel(await self._pods(), self.api.core.patch_namespaced_pod, roles)
         # step 6b: the regions' Services carry the role too.
         services = await _call(

@@ -151,9 +151,13 @@ class RecordingRouter:
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[str]]] = []
         self.demoted: list[list[str]] = []
+        self.promoted: list[str] = []
 
     async def route(self, *, primary: str, replicas: Sequence[str]) -> None:
         self.calls.append((primary, list(replicas)))
 
     async def demote(self, regions: Sequence[str]) -> None:
         self.demoted.append(list(regions))
+
+    async def promote(self, region: str) -> None:
+        self.promoted.append(region)

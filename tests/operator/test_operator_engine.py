@@ -149,13 +149,16 @@ def _readiness(ctx: EngineContext, region: str) -> int:
         return exc.code
 
 
-async def test_catch_up_then_promote(ctx: EngineContext, stores: LocalStores) -> None:
+async def test_catch_up_then_promote(
+    ctx: EngineContext, stores: LocalStores, router: RecordingRouter
+) -> None:
     plan: Plan = pytest.fenced_plan  # type: ignore[attr-defined]
     await steps.catch_up(ctx, plan)
     async with pg.superuser(ctx.region("region2").postgres, "local", ctx.credentials) as conn:
         assert await pg.replay_position(conn) >= pg.parse_lsn(plan.final_lsn or "0/0")
     await steps.promote(ctx, plan)
     assert stores.writable("region2")
+    assert router.promoted == ["region2"]  # its role label was sent while it promoted
     assert stores.nodes["region2"].psql("SELECT count(*) FROM acked", "tier0") == "100"
 
 

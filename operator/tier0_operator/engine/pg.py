@@ -163,15 +163,17 @@ async def current_lsn(conn: asyncpg.Connection) -> int:
 PROMOTE_WAIT_SECONDS = 30.0
 
 
-async def promote(conn: asyncpg.Connection) -> bool:
-    """``pg_promote`` and wait for it; True when the server is writable afterwards.
+async def request_promotion(conn: asyncpg.Connection) -> None:
+    """``pg_promote`` without waiting: the server leaves recovery on its own shortly after."""
+    await conn.fetchval("SELECT pg_promote(wait => false)")
 
-    Waits by asking every 5 ms rather than with ``pg_promote(wait => true)``, which checks only
+
+async def wait_promoted(conn: asyncpg.Connection) -> bool:
+    """True once the server is writable (False after ``PROMOTE_WAIT_SECONDS``).
+
+    Asks every 5 ms rather than waiting in ``pg_promote(wait => true)``, which checks only
     every 100 ms: up to a tenth of a second of a planned switchover's outage.
     """
-    if not await in_recovery(conn):
-        return True
-    await conn.fetchval("SELECT pg_promote(wait => false)")
     deadline = asyncio.get_running_loop().time() + PROMOTE_WAIT_SECONDS
     while await in_recovery(conn):
         if asyncio.get_running_loop().time() > deadline:

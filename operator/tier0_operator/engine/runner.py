@@ -28,6 +28,12 @@ class Router(Protocol):
         """Takes the primary role off ``regions`` (a fenced primary) ahead of ``route``."""
         ...
 
+    async def promote(self, region: str) -> None:
+        """Gives ``region`` the primary role ahead of ``route``, while it promotes (after the
+        fence's ``demote``; a router that cannot tell nothing else is labelled primary leaves
+        it to ``route``)."""
+        ...
+
 
 @dataclass(frozen=True)
 class EngineContext:

@@ -140,11 +140,25 @@ async def catch_up(ctx: EngineContext, plan: Plan) -> Plan:
 
 
 async def promote(ctx: EngineContext, plan: Plan) -> Plan:
-    """Step 4: the target leaves recovery; synchronous commit waits for the rejoin."""
+    """Step 4: the target leaves recovery; synchronous commit waits for the rejoin.
+
+    Its role label is sent once promotion has been asked for, so that it travels (API server,
+    EndpointSlice, kube-proxy: tens of milliseconds) while the server finishes promoting. A
+    client that arrives in between finds a read-only server and retries; nothing is writable
+    twice, since the old primary is already stopped.
+    """
     async with ctx.kept(plan.target) as conn:
-        if not await pg.promote(conn):
-            raise WaitingOnReplica(f"{plan.target} is still in recovery after pg_promote")
-        # With one replica (the old primary, not streaming yet) synchronous commit would block.
+        if await pg.in_recovery(conn):
+            # With one replica (the old primary, not streaming yet) synchronous commit would
+            # block; the precheck turned it off already, so this only confirms it.
+            await pg.set_synchronous(conn, "")
+            await pg.request_promotion(conn)
+            promoted, _ = await asyncio.gather(
+                pg.wait_promoted(conn), ctx.router.promote(plan.target)
+            )
+            if not promoted:
+                await ctx.router.demote([plan.target])  # no read-only server behind -rw
+                raise WaitingOnReplica(f"{plan.target} is still in recovery after pg_promote")
         await pg.set_synchronous(conn, "")
     return plan
 
