@@ -148,7 +148,7 @@ def test_every_scrape_job_labels_its_series_with_the_component(render: Render) -
     config = _prometheus_config(render)
     assert config["global"] == {"scrape_interval": "5s", "evaluation_interval": "15s"}
     jobs = _jobs(render)
-    expected = {"api", "rag", "operator", "mqtt-consumer", "ferretdb", "rabbitmq"}
+    expected = {"api", "rag", "operator", "postgres", "mqtt-consumer", "ferretdb", "rabbitmq"}
     if render.release == "tier0":  # the other render leaves the RabbitMQ consumer out
         expected.add("rabbitmq-consumer")
     assert set(jobs) == expected

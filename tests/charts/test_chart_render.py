@@ -368,10 +368,11 @@ def test_network_policies_deny_by_default_per_component(
     }
     assert "device-simulator" not in peers
     assert "api" in peers
-    # Only the operator may call the instance managers.
+    # Only the operator may call the instance managers; the release's Prometheus scrapes them.
     assert agent["ports"] == [{"port": 8008, "protocol": "TCP"}]
     assert [p["podSelector"]["matchLabels"] for p in agent["from"]] == [
-        {"app.kubernetes.io/component": "operator", "app.kubernetes.io/instance": "tier0"}
+        {"app.kubernetes.io/component": "operator", "app.kubernetes.io/instance": "tier0"},
+        {"app.kubernetes.io/component": "prometheus", "app.kubernetes.io/instance": "tier0"},
     ]
     assert other_render.of_kind("NetworkPolicy") == []
 

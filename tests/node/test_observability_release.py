@@ -95,7 +95,7 @@ def rule_groups(prometheus: str) -> dict[str, list[dict[str, Any]]]:
 def scraping(prometheus: str) -> str:
     """Prometheus with every job of its configuration scraping at least one target."""
     jobs = scrape_jobs(prometheus)
-    assert {"api", "operator", "mqtt-consumer", "rabbitmq-consumer", "rag"} <= jobs
+    assert {"api", "operator", "postgres", "mqtt-consumer", "rabbitmq-consumer", "rag"} <= jobs
     wait_for(
         "a target up in every scrape job",
         lambda: jobs <= jobs_up(prometheus),
@@ -124,6 +124,24 @@ def wait_until_none(probe: Callable[[], list[str]], timeout: float = DATA_TIMEOU
         time.sleep(2)
         found = probe()
     return found
+
+
+def test_each_instance_manager_reports_its_postgresql(scraping: str) -> None:
+    """Both PostgreSQL pods' instance managers are scraped: each runs its server, one of them
+    as a standby, and neither is fenced."""
+
+    def series(expr: str) -> list[float]:
+        found = api_v1(scraping, "query", query=expr)["result"]
+        return sorted(float(r["value"][1]) for r in found)
+
+    wait_for(
+        "both instance managers scraped",
+        lambda: len(series('tier0_instance_postgres_running{component="postgres"}')) == 2,
+        timeout=DATA_TIMEOUT,
+    )
+    assert series('tier0_instance_postgres_running{component="postgres"}') == [1.0, 1.0]
+    assert series('tier0_instance_standby{component="postgres"}') == [0.0, 1.0]
+    assert series('tier0_instance_fenced{component="postgres"}') == [0.0, 0.0]
 
 
 def test_every_rule_group_is_loaded_and_evaluates(scraping: str) -> None:

@@ -131,12 +131,23 @@ async def test_fence_stops_every_write(
     state = await ctx.agent.status("region1")
     assert (state["role"], state["fenced"]) == ("stopped", True)
     assert _readiness(ctx, "region1") == 503  # the pod leaves every Service
+    metrics = _metrics(ctx, "region1")
+    assert "tier0_instance_fenced 1.0" in metrics
+    assert "tier0_instance_postgres_running 0.0" in metrics
+    assert "tier0_instance_fence_shutdown_seconds_count 1.0" in metrics
     assert router.demoted == [["region1"]]  # its role label goes with the fence
     # The Lease moved with the fence: a restarted manager would not start a primary.
     found = await ctx.lease.leases.read(primary_lease_name("tier0"))  # type: ignore[attr-defined]
     assert found is not None
     assert found.holder == "region2"
     pytest.fenced_plan = fenced  # type: ignore[attr-defined]  # handed to the next test
+
+
+def _metrics(ctx: EngineContext, region: str) -> str:
+    """The instance manager's Prometheus exposition (no token needed)."""
+    url = ctx.region(region).postgres.agent_url("local") + "/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
 
 
 def _readiness(ctx: EngineContext, region: str) -> int:

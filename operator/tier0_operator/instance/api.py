@@ -1,11 +1,12 @@
 """The instance manager's HTTP API: the NodeAgent operations, each returning the node's state.
 
-Every route but ``/healthz`` needs ``Authorization: Bearer <token>`` (the token from the
-credentials Secret). Bodies and answers are JSON.
+Every route but ``/healthz``, ``/ready`` and ``/metrics`` needs ``Authorization: Bearer <token>``
+(the token from the credentials Secret). Bodies and answers are JSON.
 
     GET  /healthz                         200 while the manager runs (liveness; no auth)
     GET  /ready                           200 while PostgreSQL answers queries, else 503
                                           (readiness; no auth)
+    GET  /metrics                         Prometheus metrics (no auth)
     GET  /status                          the node's state
     POST /fence                           stop PostgreSQL (fast) and stay down
     POST /rewind  {"host", "port"}        pg_rewind onto that server (409 unless fenced)
@@ -22,11 +23,13 @@ import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tier0_operator.instance import metrics
 from tier0_operator.instance.manager import InstanceManager, Refused
 from tier0_operator.instance.postgres import CommandFailed, Source
 
@@ -52,6 +55,10 @@ def guarded(token: str, handler: Handler) -> Callable[[Request], Awaitable[JSONR
 
 async def healthz(_: Request) -> JSONResponse:
     return JSONResponse({"ok": True})
+
+
+async def prometheus(_: Request) -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _source(request: Request) -> Source:
@@ -84,9 +91,11 @@ def build_app(manager: InstanceManager, token: str) -> Starlette:
         answers = await manager.pg.in_recovery() is not None
         return JSONResponse({"ready": answers}, status_code=200 if answers else 503)
 
+    metrics.watch(manager)
     routes = [
         Route("/healthz", healthz),
         Route("/ready", ready),
+        Route("/metrics", prometheus),
         Route("/status", guarded(token, status)),
     ]
     for path, handler in (("/fence", fence), ("/rewind", rewind), ("/clone", clone),

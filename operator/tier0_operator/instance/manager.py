@@ -22,6 +22,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from tier0_operator.engine.pg import ensure_slot
+from tier0_operator.instance import metrics
 from tier0_operator.instance.config import InstanceConfig
 from tier0_operator.instance.decision import (
     ControlData,
@@ -115,8 +116,11 @@ class InstanceManager:
         async with self.lock:
             self.state.fenced = True
             started = time.monotonic()
+            was_running = self.pg.running()
             await self.pg.stop("fast")
         stopped = time.monotonic()
+        if was_running:
+            metrics.SHUTDOWN_SECONDS.observe(stopped - started)
         status = await self.status()
         log.info("fenced", region=self.config.region, stop_seconds=round(stopped - started, 3),
                  status_seconds=round(time.monotonic() - stopped, 3))  # fmt: skip
@@ -334,6 +338,7 @@ class InstanceManager:
             except KUBE_ERRORS as exc:
                 result = None
                 log.warning("cannot renew the primary Lease", error=str(exc)[:200])
+            metrics.LEASE_RENEWALS.labels("failed" if result is None else result.value).inc()
             if result is Renewal.LOST:
                 await self._self_fence("the primary Lease is held by another region")
                 continue
@@ -350,4 +355,5 @@ class InstanceManager:
         log.warning("stopping PostgreSQL: cannot confirm it may be primary", reason=why)
         self.state.self_fenced = why
         self.state.last_renewed = None
+        metrics.SELF_FENCES.inc()
         await self.pg.stop("immediate")

@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 
 from tier0_operator.engine import pg
+from tier0_operator.instance import metrics
 from tier0_operator.instance.history import divergence, read_primary_history
 from tier0_operator.instance.postgres import CommandFailed, Following, Postgres, Source
 
@@ -87,6 +88,7 @@ class Rejoiner:
             raise CommandFailed(f"rejoin failed: {attempt.error}") from exc
         attempt.outcome = "done"
         log.info("rejoined", attempt=self.attempts, method=attempt.method)
+        metrics.REJOINS.labels(attempt.method).inc()
         return attempt.method
 
     async def _prepare_source(self, following: Following) -> None:

@@ -9,6 +9,7 @@ PodMonitor (kube-prometheus-stack) scrapes them by port name.
 - {component: api, port: {{ int $v.api.port }}, portName: http, path: /metrics}
 - {component: rag, port: {{ int $v.rag.port }}, portName: http, path: /metrics}
 - {component: operator, port: {{ int $v.operator.metricsPort }}, portName: metrics, path: /metrics}
+- {component: postgres, port: {{ int $v.postgres.agentPort }}, portName: agent, path: /metrics}
 {{- if $v.mqttConsumer.enabled }}
 - {component: mqtt-consumer, port: {{ int $v.mqttConsumer.opsPort }}, portName: ops, path: /metrics}
 {{- end }}
