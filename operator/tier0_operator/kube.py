@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from tier0_operator.model import GROUP, KIND, PLURAL, VERSION, Credentials
+from tier0_operator.model import GROUP, KIND, PLURAL, RW_SERVICE_PORT, VERSION, Credentials
 
 T = TypeVar("T")
 ROLE_LABEL = "tier0.io/role"
@@ -200,7 +200,7 @@ class KubeRouter:
             "metadata": {"name": self.rw_service, "annotations": annotations},
             "spec": {
                 "selector": {"app.kubernetes.io/component": "postgres", ROLE_LABEL: "primary"},
-                "ports": [{"name": "postgres", "port": 5432, "targetPort": 5432}],
+                "ports": [{"name": "postgres", "port": RW_SERVICE_PORT, "targetPort": 5432}],
             },
         }
         try:

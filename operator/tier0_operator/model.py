@@ -16,6 +16,7 @@ FAILBACK_ANNOTATION = "tier0.io/failback"
 # Region names become replication slot names (lowercase letters, digits, underscore) and parts
 # of Service names (DNS labels): only lowercase letters and digits satisfy both.
 REGION_NAME = re.compile(r"[a-z0-9]{1,40}")
+RW_SERVICE_PORT = 5432  # the -rw Service the operator keeps
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,16 @@ class Tier0RegionSpec:
 
     def region(self, name: str) -> Region:
         return next(r for r in self.regions if r.name == name)
+
+    def read_write_path(self, namespace: str) -> tuple[list[str], list[int]]:
+        """Where clients write: the -rw Service when every region's PostgreSQL is a Service
+        (in a cluster, where -rw selects the primary's pod); else, with servers given by host
+        (no pods behind -rw), every region's address, for a multi-host read-write DSN."""
+        if all(r.postgres.host is None for r in self.regions):
+            return [f"{self.rw_service}.{namespace}.svc"], [RW_SERVICE_PORT]
+        return [r.postgres.address(namespace) for r in self.regions], [
+            r.postgres.port for r in self.regions
+        ]
 
     def others(self, name: str) -> list[Region]:
         return [r for r in self.regions if r.name != name]

@@ -164,12 +164,13 @@ async def promote(ctx: EngineContext, plan: Plan) -> Plan:
 
 
 async def validate(ctx: EngineContext, plan: Plan) -> Plan:
-    """Step 7: a write through the read-write path succeeds and is found on the target."""
-    regions = ctx.spec.regions
+    """Step 7: a write through the read-write path (the -rw Service in a cluster) succeeds and
+    is found on the target."""
+    hosts, ports = ctx.spec.read_write_path(ctx.namespace)
     try:
         conn = await asyncpg.connect(
-            host=[r.postgres.address(ctx.namespace) for r in regions],
-            port=[r.postgres.port for r in regions],
+            host=hosts,
+            port=ports,
             user=ctx.credentials.superuser,
             password=ctx.credentials.superuser_password,
             database="postgres",
@@ -178,6 +179,8 @@ async def validate(ctx: EngineContext, plan: Plan) -> Plan:
         )
     except asyncpg.TargetServerAttributeNotMatched as exc:
         raise WaitingOnReplica(f"no region accepts writes yet: {exc}") from exc
+    except pg.UNREACHABLE as exc:
+        raise WaitingOnReplica(f"the read-write path {hosts} does not answer yet: {exc}") from exc
     try:
         await pg.record_check(conn, plan.epoch, plan.target)
     finally:
