@@ -57,6 +57,7 @@ from tier0.cluster.failover_load import (
 from tier0.cluster.node import Cluster
 from tier0_operator.engine import pg
 from tier0_operator.engine.agent import AgentError, HttpNodeAgent, SourceServer
+from tier0_operator.engine.lease import KubePrimaryLease
 from tier0_operator.kube import ROLE_LABEL
 from tier0_operator.leases import Leases, primary_lease_name
 
@@ -156,12 +157,15 @@ class HandSwitch:
             self.agent.stop(old), self.leases.read(lease), self._label(old, "replica")
         )
         checkpoint = pg.parse_lsn(str(fenced["checkpointLsn"]))
-        while await pg.in_recovery(conn) and await pg.replay_position(conn) <= checkpoint:
+        while True:
+            standby, replayed = await pg.replay_state(conn)
+            if not standby or replayed > checkpoint:
+                break
             await asyncio.sleep(0.005)
-        while not await self.leases.acquire(
-            lease, new, self.lease_seconds, take_over=seen.version if seen else None, seen=seen
+        if not await KubePrimaryLease(self.leases, lease).hand_over(
+            new, self.lease_seconds, fenced=True, seen=seen
         ):
-            seen = await self.leases.read(lease)  # renewed by its holder since it was read
+            raise RuntimeError(f"the primary Lease could not be handed to {new}")
         await pg.request_promotion(conn)
         await asyncio.gather(pg.wait_promoted(conn), self._label(new, "primary"))
         await conn.close()

@@ -104,7 +104,8 @@ class Tier0RegionSpec:
         (in a cluster, where -rw selects the primary's pod); else, with servers given by host
         (no pods behind -rw), every region's address, for a multi-host read-write DSN."""
         if all(r.postgres.host is None for r in self.regions):
-            return [f"{self.rw_service}.{namespace}.svc"], [RW_SERVICE_PORT]
+            rw = Endpoint(RW_SERVICE_PORT, service=self.rw_service)
+            return [rw.address(namespace)], [rw.port]
         return [r.postgres.address(namespace) for r in self.regions], [
             r.postgres.port for r in self.regions
         ]

@@ -148,10 +148,10 @@ async def promote(ctx: EngineContext, plan: Plan) -> Plan:
     twice, since the old primary is already stopped.
     """
     async with ctx.kept(plan.target) as conn:
+        # With one replica (the old primary, not streaming yet) synchronous commit would block;
+        # the precheck turned it off already, so this normally only confirms it.
+        await pg.set_synchronous(conn, "")
         if await pg.in_recovery(conn):
-            # With one replica (the old primary, not streaming yet) synchronous commit would
-            # block; the precheck turned it off already, so this only confirms it.
-            await pg.set_synchronous(conn, "")
             await pg.request_promotion(conn)
             promoted, _ = await asyncio.gather(
                 pg.wait_promoted(conn), ctx.router.promote(plan.target)
@@ -159,7 +159,6 @@ async def promote(ctx: EngineContext, plan: Plan) -> Plan:
             if not promoted:
                 await ctx.router.demote([plan.target])  # no read-only server behind -rw
                 raise WaitingOnReplica(f"{plan.target} is still in recovery after pg_promote")
-        await pg.set_synchronous(conn, "")
     return plan
 
 
